@@ -1,0 +1,79 @@
+# Phuket Tourist Safety — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+FLASK := $(VENV)/bin/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# Debian packages: SpatiaLite for the embedded database, PostGIS for the PostgreSQL tests,
+# Chromium for the browser tests, Node.js/npm for the pinned front-end libraries.
+DEB_RUN := libsqlite3-mod-spatialite nodejs npm python3-venv
+DEB_TEST := $(DEB_RUN) postgresql-15-postgis-3 chromium fonts-noto-core fonts-noto-cjk
+
+.PHONY: run test deps deps-dev debs debs-test db demo serve lint bench simulate clean
+
+run: debs deps db demo serve ## install everything, prepare the embedded database, serve
+
+test: debs-test deps-dev ## the whole suite, on SpatiaLite and PostGIS
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# --- installation -------------------------------------------------------------------------
+define install_debs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages:$$missing"; \
+	    echo "Run once: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+endef
+
+debs:
+	$(call install_debs,$(DEB_RUN))
+
+debs-test:
+	$(call install_debs,$(DEB_TEST))
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.deps: requirements.txt | $(VENV)/bin/python
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.deps-dev: requirements.txt requirements-dev.txt $(VENV)/.deps
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+
+deps: $(VENV)/.deps node_modules/.package-lock.json
+
+deps-dev: $(VENV)/.deps-dev node_modules/.package-lock.json
+
+# --- the embedded database and demo data --------------------------------------------------
+db: deps
+	$(FLASK) db upgrade
+	$(FLASK) seed
+
+demo: deps
+	$(FLASK) demo
+
+serve: deps
+	HOST=$(HOST) PORT=$(PORT) $(PY) wsgi.py
+
+# --- tools --------------------------------------------------------------------------------
+lint: deps-dev
+	$(VENV)/bin/ruff check .
+
+bench: deps-dev
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache test-artifacts

@@ -1,0 +1,72 @@
+"""Phuket Tourist Safety: the application factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from backend import config as config_module
+from backend import database
+from backend.extensions import api, db, migrate, socketio
+
+# Each domain owns an ``init_app(app)`` that registers its blueprints, CLI and events.
+DOMAINS = (
+    "backend.web",
+    "backend.health",
+    "backend.auth",
+    "backend.audit",
+    "backend.hotels",
+    "backend.cards",
+    "backend.tracking",
+    "backend.dispatch",
+    "geo",
+    "mobile_api",
+    "notifications",
+)
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config from the environment (or ``test_config``), extensions, domains."""
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    if test_config is None:
+        app.config.from_object(config_module.Config)
+    else:
+        app.config.from_object(config_module.TestingConfig)
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.instance_secret(app.instance_path)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    database.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    api.init_app(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api.spec.components.security_scheme(
+        "staffToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                       "description": "Staff access token from POST /api/v1/auth/login"})
+    api.spec.components.security_scheme(
+        "deviceToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                        "description": "Device token from POST /api/v1/mobile/enroll"})
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+        json=app.json,
+    )
+    for name in DOMAINS:
+        importlib.import_module(name).init_app(app)
+
+    from backend import demo, jobs
+
+    app.cli.add_command(jobs.sweep_command)
+    app.cli.add_command(demo.demo_command)
+    return app

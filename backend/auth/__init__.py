@@ -1,0 +1,13 @@
+"""Staff accounts, roles, sign-in and access tokens."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register sign-in and the ``users`` CLI."""
+    from backend.auth.cli import users_cli
+    from backend.auth.views import blp
+    from backend.extensions import api
+
+    api.register_blueprint(blp)
+    app.cli.add_command(users_cli)

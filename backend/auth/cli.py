@@ -1,0 +1,33 @@
+"""``flask users …`` commands."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from backend.auth import service
+from backend.auth.models import Role
+from backend.extensions import db
+
+users_cli = AppGroup("users", help="Staff accounts.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--password", required=True)
+@click.option("--hotel-id", type=int, default=None)
+@click.option("--full-name", default=None)
+def create_command(username: str, role: str, password: str, hotel_id: int | None, full_name: str | None) -> None:
+    """Create a staff account, or update the password and role of an existing one."""
+    try:
+        user = service.create_user(username=username, password=password, role=Role(role),
+                                   hotel_id=hotel_id, full_name=full_name)
+        db.session.commit()
+    except ValueError as exc:
+        db.session.rollback()
+        raise click.UsageError(str(exc)) from exc
+    except Exception as exc:  # an unknown hotel id breaks the foreign key
+        db.session.rollback()
+        raise click.ClickException(f"could not create the user: {exc.__class__.__name__}") from exc
+    click.echo(f"user {user.username} ({user.role}) id={user.id}")

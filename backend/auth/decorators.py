@@ -1,0 +1,79 @@
+"""Authorization for staff endpoints: bearer access token plus role."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+from flask_smorest import abort
+
+from backend.auth.models import Role, User
+from backend.auth.tokens import InvalidToken, TokenKind, decode
+from backend.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STAFF_SECURITY = [{"staffToken": []}]
+
+
+def bearer_token() -> str | None:
+    """The token from ``Authorization: Bearer …``, or None."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def staff_from_token(token: str | None) -> User | None:
+    """The active staff member a valid access token belongs to, or None."""
+    if not token:
+        return None
+    try:
+        claims = decode(TokenKind.STAFF_ACCESS, token)
+        user_id = int(claims["sub"])
+    except (InvalidToken, ValueError, KeyError):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
+def current_staff() -> User:
+    """The staff member of this request (only inside a ``staff_required`` view)."""
+    return g.staff
+
+
+def has_role(user: User, roles: tuple[Role, ...]) -> bool:
+    """True when ``user`` holds one of ``roles``; admins hold every role."""
+    return user.role == Role.ADMIN.value or user.role in {r.value for r in roles}
+
+
+def staff_required(*roles: Role) -> Callable[[F], F]:
+    """Require a staff access token; with ``roles``, require one of them (admin always passes).
+
+    401 for a missing or invalid token, 403 for a valid token of another role.
+    """
+
+    def decorator(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = staff_from_token(bearer_token())
+            if user is None:
+                abort(401, message="missing or invalid access token",
+                      headers={"WWW-Authenticate": 'Bearer realm="staff"'})
+            if roles and not has_role(user, roles):
+                abort(403, message="your role may not do this")
+            g.staff = user
+            return func(*args, **kwargs)
+
+        apidoc = getattr(wrapper, "_apidoc", {})
+        manual = dict(apidoc.get("manual_doc", {}))
+        manual["security"] = STAFF_SECURITY
+        wrapper._apidoc = {**apidoc, "manual_doc": manual}  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

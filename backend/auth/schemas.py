@@ -1,0 +1,32 @@
+"""Payloads of staff sign-in."""
+
+from marshmallow import Schema, fields, validate
+
+
+class LoginSchema(Schema):
+    """Credentials of a staff member."""
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class AccessTokenSchema(Schema):
+    """An access token for the staff API."""
+
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+    role = fields.String(required=True)
+    username = fields.String()
+    hotel_id = fields.Integer(allow_none=True)
+
+
+class StaffSchema(Schema):
+    """A staff account as shown to itself or an admin."""
+
+    id = fields.Integer(dump_only=True)
+    username = fields.String()
+    role = fields.String()
+    hotel_id = fields.Integer(allow_none=True)
+    full_name = fields.String(allow_none=True)
+    is_active = fields.Boolean()

@@ -1,0 +1,96 @@
+"""Staff accounts and sign-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from backend.auth import throttle
+from backend.auth.models import Role, User
+from backend.auth.tokens import TokenKind, encode
+from backend.extensions import db
+from backend.models_base import utcnow
+
+_hasher = PasswordHasher()
+# A hash to verify against when the username is unknown, so timing does not reveal it.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class LoginThrottled(Exception):
+    """Too many failed sign-ins for this username or address."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """A signed-in staff member's access token."""
+
+    access_token: str
+    expires_in: int
+    role: str
+    user: User
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with Argon2id."""
+    return _hasher.hash(password)
+
+
+def create_user(*, username: str, password: str, role: Role, hotel_id: int | None = None,
+                full_name: str | None = None) -> User:
+    """Create a staff account (or reset the password and role of an existing one)."""
+    if role is Role.HOTEL_MANAGER and hotel_id is None:
+        raise ValueError("a hotel_manager must be bound to a hotel (--hotel-id)")
+    if role is not Role.HOTEL_MANAGER and hotel_id is not None:
+        raise ValueError("only a hotel_manager is bound to a hotel")
+    if len(password) < 8:
+        raise ValueError("the password must have at least 8 characters")
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username)
+        db.session.add(user)
+    user.password_hash = hash_password(password)
+    user.role = role.value
+    user.hotel_id = hotel_id
+    user.full_name = full_name
+    user.is_active = True
+    db.session.flush()
+    return user
+
+
+def login(*, username: str, password: str, client_addr: str | None) -> AccessGrant | None:
+    """Check credentials; return a grant, None for wrong credentials, or raise LoginThrottled.
+
+    Failures are counted per username and per client address; the caller commits.
+    """
+    cfg = current_app.config
+    keys = [f"login:user:{username.lower()}"] + ([f"login:addr:{client_addr}"] if client_addr else [])
+    wait = max(throttle.retry_after(k) for k in keys)
+    if wait:
+        raise LoginThrottled(wait)
+    user = db.session.scalar(select(User).where(User.username == username))
+    ok = False
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None or not user.is_active:
+        for key in keys:
+            throttle.record_failure(key, max_failures=cfg["LOGIN_MAX_FAILURES"] * (4 if "addr" in key else 1),
+                                    lockout_s=cfg["LOGIN_LOCKOUT_S"])
+        return None
+    for key in keys:
+        throttle.clear(key)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    ttl = cfg["ACCESS_TOKEN_TTL_S"]
+    token = encode(TokenKind.STAFF_ACCESS, str(user.id), ttl_s=ttl, claims={"role": user.role})
+    return AccessGrant(access_token=token, expires_in=ttl, role=user.role, user=user)

@@ -1,0 +1,96 @@
+"""Card holders and their cards."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.extensions import db
+from backend.models_base import UTCDateTime, utcnow
+
+
+class Checkpoint(StrEnum):
+    """Entry checkpoints where cards are issued."""
+
+    HKT = "HKT"  # Phuket International Airport
+    THA_CHATCHAI = "THA_CHATCHAI"  # land checkpoint at the Sarasin bridge
+    AO_CHALONG = "AO_CHALONG"
+    RASSADA = "RASSADA"
+    AO_PO = "AO_PO"
+
+
+class CardKind(StrEnum):
+    """Who the card is for."""
+
+    TOURIST = "tourist"
+    RESIDENT = "resident"
+
+
+class CardStatus(StrEnum):
+    """Stored lifecycle of a card; expiry is derived from ``expires_at``."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    CLOSED = "closed"
+
+
+class Tourist(db.Model):
+    """The holder of a card: a tourist or a long-stay foreign resident."""
+
+    __tablename__ = "tourists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    nationality: Mapped[str] = mapped_column(String(3))
+    passport_number: Mapped[str] = mapped_column(String(20))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(35), default="en")
+    emergency_contact: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cards: Mapped[list[Card]] = relationship(back_populates="tourist")
+
+
+class Card(db.Model):
+    """A Smart Tourist Card; ``id`` is the human-readable card id printed on it."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tourist_id: Mapped[int] = mapped_column(ForeignKey("tourists.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default=CardKind.TOURIST.value)
+    status: Mapped[str] = mapped_column(String(10), default=CardStatus.ACTIVE.value, index=True)
+    checkpoint: Mapped[str] = mapped_column(String(20))
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    kid: Mapped[str] = mapped_column(String(64), index=True)
+    stay_until: Mapped[date] = mapped_column(Date)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    enrollment_code_hash: Mapped[str | None] = mapped_column(String(255))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(300))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when tracking ended (closed, revoked or expired): the retention clock starts here
+    tracking_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    tourist: Mapped[Tourist] = relationship(back_populates="cards", lazy="joined")
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """True once the card's validity has passed."""
+        return (now or utcnow()) >= self.expires_at
+
+    def is_trackable(self, now: datetime | None = None) -> bool:
+        """Tracking runs only for active, unexpired cards (PDPA: stop when the stay ends)."""
+        return self.status == CardStatus.ACTIVE.value and not self.is_expired(now)
+
+    def effective_status(self, now: datetime | None = None) -> str:
+        """``active``, ``revoked``, ``closed`` or ``expired``."""
+        if self.status == CardStatus.ACTIVE.value and self.is_expired(now):
+            return "expired"
+        return self.status

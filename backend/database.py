@@ -1,0 +1,70 @@
+"""Database selection: SpatiaLite (embedded default) or PostgreSQL + PostGIS, one code base."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from geoalchemy2.admin.dialects.sqlite import init_spatialite, load_spatialite_driver
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from backend.extensions import db
+
+DEFAULT_SQLITE_URL = "sqlite:///pts.sqlite"  # relative: under the app's instance/ folder
+
+
+def configure(app: Flask) -> None:
+    """Translate ``DATABASE_URL`` into Flask-SQLAlchemy settings for the chosen backend."""
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
+    url = url or DEFAULT_SQLITE_URL
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    options: dict[str, Any] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("sqlite"):
+        import pysqlite3.dbapi2 as sqlite_dbapi  # stdlib sqlite3 here cannot load extensions
+
+        options.setdefault("module", sqlite_dbapi)
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("timeout", 30)
+        connect_args.setdefault("check_same_thread", False)
+        options["connect_args"] = connect_args
+    else:
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_size", 10)
+        options.setdefault("max_overflow", 20)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    """Load SpatiaLite into every new SQLite connection and set safe pragmas."""
+    os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+    load_spatialite_driver(dbapi_conn)
+    dbapi_conn.execute("PRAGMA journal_mode=WAL")
+    dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+    dbapi_conn.execute("PRAGMA foreign_keys=ON")
+    dbapi_conn.execute("PRAGMA busy_timeout=30000")
+    init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
+
+
+def bind_engine_events(engine: Engine) -> None:
+    """Attach the SpatiaLite loader to a SQLite engine (no-op for PostgreSQL)."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _on_sqlite_connect):
+        event.listen(engine, "connect", _on_sqlite_connect)
+
+
+def is_postgres() -> bool:
+    """True when the bound database is PostgreSQL (PostGIS), False for SpatiaLite."""
+    return db.engine.dialect.name == "postgresql"
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database extension and the SpatiaLite loader."""
+    configure(app)
+    db.init_app(app)
+    with app.app_context():
+        bind_engine_events(db.engine)

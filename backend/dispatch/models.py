@@ -1,0 +1,115 @@
+"""Incidents, their sequence-numbered event log, and SOS signals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.extensions import db
+from backend.models_base import UTCDateTime, utcnow
+
+
+class IncidentKind(StrEnum):
+    """What raised the incident."""
+
+    SOS = "sos"
+    LEFT_AREA = "left_area"
+    DANGER_ZONE = "danger_zone"
+    OVERDUE = "overdue"
+
+
+class IncidentStatus(StrEnum):
+    """Lifecycle of an incident at the 191 center."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.DISPATCHED)
+_OPEN_SQL = "status IN ('new', 'acknowledged', 'dispatched')"
+
+
+class Severity(StrEnum):
+    """How urgent an incident is."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Incident(db.Model):
+    """Something the 191 center must act on; one open incident per card and kind."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("uq_incidents_open_card_kind", "card_id", "kind", unique=True,
+              sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.NEW.value, index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.id"), index=True)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    category: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
+    unit: Mapped[str | None] = mapped_column(String(120))
+    resolution: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_open(self) -> bool:
+        """New, acknowledged or dispatched."""
+        return self.status in {s.value for s in OPEN_STATUSES}
+
+
+class IncidentEvent(db.Model):
+    """A stored incident event; ``seq`` grows with every event and drives realtime replay."""
+
+    __tablename__ = "incident_events"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(20))  # created, updated, acknowledged, … , note
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(80))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the incident representation at this event, as emitted to dispatchers
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SosSignal(db.Model):
+    """One SOS press from the app, by client id, mapped to the incident it raised or joined."""
+
+    __tablename__ = "sos_signals"
+    __table_args__ = (UniqueConstraint("card_id", "client_id", name="uq_sos_card_client"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(40))
+    client_id: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    lat: Mapped[float]
+    lon: Mapped[float]
+    accuracy_m: Mapped[float | None]
+    category: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

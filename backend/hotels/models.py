@@ -1,0 +1,48 @@
+"""Hotels and stays."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.extensions import db
+from backend.models_base import UTCDateTime, utcnow
+
+
+class Hotel(db.Model):
+    """A hotel in Phuket; SHA Plus certified ones carry their certificate number."""
+
+    __tablename__ = "hotels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    sha_plus_cert: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Stay(db.Model):
+    """A guest's stay at a hotel, from check-in (card scanned) to check-out."""
+
+    __tablename__ = "stays"
+    __table_args__ = (
+        # one open stay per card at a time
+        Index("uq_stays_open_card", "card_id", unique=True,
+              sqlite_where=text("checked_out_at IS NULL"), postgresql_where=text("checked_out_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hotel_id: Mapped[int] = mapped_column(ForeignKey("hotels.id"), index=True)
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.id"), index=True)
+    room: Mapped[str | None] = mapped_column(String(20))
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_in_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_out_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,43 @@
+"""Shared web assets: pinned front-end libraries from node_modules under ``/vendor/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, send_from_directory
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_MODULES = ROOT / "node_modules"
+
+# Only these files are served: the browser builds of the pinned packages in package.json.
+VENDOR_FILES = {
+    "leaflet/leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet/leaflet.css": "leaflet/dist/leaflet.css",
+    "leaflet.markercluster/leaflet.markercluster.js": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "leaflet.markercluster/MarkerCluster.css": "leaflet.markercluster/dist/MarkerCluster.css",
+    "leaflet.markercluster/MarkerCluster.Default.css": "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    "socket.io/socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
+    "jsqr/jsQR.js": "jsqr/dist/jsQR.js",
+}
+# Leaflet's marker and layer images, referenced relative to its CSS.
+VENDOR_DIRS = {"leaflet/images/": "leaflet/dist/images/"}
+
+web = Blueprint("web", __name__, static_folder="static", static_url_path="/static/web")
+
+
+@web.get("/vendor/<path:name>")
+def vendor(name: str):
+    """Serve one whitelisted file of a pinned front-end package."""
+    target = VENDOR_FILES.get(name)
+    if target is None:
+        for prefix, folder in VENDOR_DIRS.items():
+            if name.startswith(prefix) and "/" not in name[len(prefix):]:
+                target = folder + name[len(prefix):]
+    if target is None or not (NODE_MODULES / target).is_file():
+        abort(404)
+    return send_from_directory(NODE_MODULES, target, max_age=86400)
+
+
+def init_app(app: Flask) -> None:
+    """Register the shared web assets."""
+    app.register_blueprint(web)

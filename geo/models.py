@@ -1,0 +1,68 @@
+"""Zones (service area, island, danger, caution) and facilities (hospitals, police, checkpoints)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.extensions import db
+from backend.models_base import UTCDateTime, utcnow
+
+
+class ZoneKind(StrEnum):
+    """What a zone means to the rules."""
+
+    SERVICE_AREA = "service_area"
+    ISLAND = "island"
+    DANGER = "danger"
+    CAUTION = "caution"
+
+
+class FacilityKind(StrEnum):
+    """Places that help."""
+
+    CHECKPOINT = "checkpoint"
+    HOSPITAL = "hospital"
+    POLICE = "police"
+    TOURIST_POLICE = "tourist_police"
+    MARINE_POLICE = "marine_police"
+
+
+class Zone(db.Model):
+    """An area the rules watch."""
+
+    __tablename__ = "zones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str | None] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_th: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str | None] = mapped_column(Text)
+    advice: Mapped[str | None] = mapped_column(Text)
+    season_months: Mapped[list[int] | None] = mapped_column(JSON)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Facility(db.Model):
+    """A hospital, police station, marine police base or entry checkpoint."""
+
+    __tablename__ = "facilities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_th: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    code: Mapped[str | None] = mapped_column(String(20))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))

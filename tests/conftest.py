@@ -1,0 +1,192 @@
+"""Shared fixtures: ``app`` on both databases, ``client``, ``runner``, ``auth`` and factories.
+
+Every test that uses ``app`` runs twice: on SpatiaLite and on PostgreSQL + PostGIS. PostGIS
+is used whenever it is reachable (or ``TEST_DATABASE_URL`` is set) and is mandatory under
+``CI=true``: there a missing PostGIS is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import db as testdb
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+_PG_OK, _PG_WHY = testdb.postgres_available()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Fail fast under CI when PostGIS is missing."""
+    if os.environ.get("CI", "").lower() == "true" and not _PG_OK:
+        raise pytest.UsageError(f"CI=true requires PostgreSQL with PostGIS: {_PG_WHY}")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SpatiaLite file migrated to head once per session."""
+    path = tmp_path_factory.mktemp("spatialite") / "template.sqlite"
+    testdb.migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostGIS database migrated to head once per session, dropped at the end."""
+    if not _PG_OK:
+        pytest.skip(_PG_WHY)
+    url, name = testdb.create_postgres_database()
+    try:
+        testdb.migrate(url)
+        yield url
+    finally:
+        if name:
+            testdb.drop_postgres_database(name)
+
+
+@pytest.fixture(params=["spatialite", "postgis"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A clean database of each kind for one test."""
+    if request.param == "spatialite":
+        return testdb.fresh_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "test.sqlite")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    """Extra settings a test module may override (before ``app`` is built)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]):
+    """The application bound to a clean database."""
+    from backend import create_app
+    from backend.extensions import db
+
+    config = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CARD_KEYS_DIR": str(tmp_path / "keys"),
+        **app_config,
+    }
+    app = create_app(config)
+    app.config["INSTANCE_FOR_TESTS"] = str(tmp_path)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            testdb.truncate_all(db.engine)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner."""
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Create staff accounts and sign them in, for tests."""
+
+    def __init__(self, app, client) -> None:  # noqa: ANN001
+        self._app = app
+        self._client = client
+        self._count = 0
+
+    def user(self, role: str, *, hotel_id: int | None = None, username: str | None = None,
+             password: str = "correct horse battery") -> Any:
+        """Create a staff account with ``role`` and return it."""
+        from backend.auth import service
+        from backend.auth.models import Role
+        from backend.extensions import db
+
+        self._count += 1
+        with self._app.app_context():
+            user = service.create_user(username=username or f"{role}{self._count}", password=password,
+                                       role=Role(role), hotel_id=hotel_id)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    def token(self, role: str, *, hotel_id: int | None = None) -> str:
+        """An access token of a new account with ``role``."""
+        user = self.user(role, hotel_id=hotel_id)
+        response = self._client.post("/api/v1/auth/login",
+                                     json={"username": user.username, "password": "correct horse battery"})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["access_token"]
+
+    def headers(self, role: str, *, hotel_id: int | None = None) -> dict[str, str]:
+        """Authorization headers for a new account with ``role``."""
+        return {"Authorization": f"Bearer {self.token(role, hotel_id=hotel_id)}"}
+
+
+@pytest.fixture
+def auth(app, client) -> AuthActions:
+    """Staff accounts and tokens."""
+    return AuthActions(app, client)
+
+
+class Factories:
+    """Rows made directly in the database, for tests of other domains."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self._app = app
+        self._count = 0
+
+    def hotel(self, *, name: str = "Patong Beach Hotel", lat: float = 7.8955, lon: float = 98.2990) -> int:
+        """A hotel; returns its id."""
+        from backend.extensions import db
+        from backend.hotels.service import create_hotel
+
+        with self._app.app_context():
+            hotel = create_hotel(name=name, lat=lat, lon=lon, sha_plus_cert="SHA-0001")
+            db.session.commit()
+            return hotel.id
+
+    def card(self, *, full_name: str = "Anna Schmidt", nationality: str = "DEU", language: str = "en",
+             days: int = 14, status: str = "active", phone: str | None = "+49 30 1234567") -> str:
+        """A card row and its holder, without a signed token; returns the card id.
+
+        Tests of the cards domain use the real issuance service instead.
+        """
+        from backend.cards.models import Card, Tourist
+        from backend.extensions import db
+        from backend.models_base import utcnow
+
+        self._count += 1
+        with self._app.app_context():
+            tourist = Tourist(full_name=full_name, nationality=nationality, passport_number=f"P{self._count:07d}",
+                              language=language, phone=phone)
+            stay_until = date.today() + timedelta(days=days)
+            card = Card(id=f"TEST{self._count:04d}", tourist=tourist, kind="tourist", status=status,
+                        checkpoint="HKT", jti=f"jti-test-{self._count}", kid="test",
+                        stay_until=stay_until, expires_at=utcnow() + timedelta(days=days))
+            db.session.add(card)
+            db.session.commit()
+            return card.id
+
+
+@pytest.fixture
+def factories(app) -> Factories:
+    """Row factories."""
+    return Factories(app)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests save screenshots and other evidence (``test-artifacts/``)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

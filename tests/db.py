@@ -1,0 +1,80 @@
+"""Test databases: one migrated SpatiaLite template and one PostGIS database per test session.
+
+Every test gets a clean database: a fresh copy of the migrated SpatiaLite file, or the
+PostGIS database with every table truncated after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import text
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def postgres_available() -> tuple[bool, str]:
+    """Whether a PostgreSQL server with PostGIS can be reached for tests (and why not)."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return True, ""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3, autocommit=True) as conn:
+            row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone()
+            if row is None:
+                return False, "PostgreSQL is reachable but PostGIS is not installed"
+    except psycopg.Error as exc:
+        return False, f"PostgreSQL not reachable: {exc}"
+    return True, ""
+
+
+def create_postgres_database() -> tuple[str, str | None]:
+    """Create a fresh database for this session; returns (sqlalchemy URL, name to drop or None)."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return os.environ["TEST_DATABASE_URL"], None
+    name = f"pts_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}", name
+
+
+def drop_postgres_database(name: str) -> None:
+    """Drop a session database (terminating leftover connections)."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def migrate(url: str) -> None:
+    """Run the Alembic migrations to head against ``url`` (the real ``flask db upgrade`` path)."""
+    from flask_migrate import upgrade
+
+    from backend import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        from backend.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+def fresh_sqlite(template: Path, target: Path) -> str:
+    """Copy the migrated template to ``target`` and return its URL."""
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+def truncate_all(engine) -> None:  # noqa: ANN001
+    """Empty every application table of a PostgreSQL database (keeps PostGIS's own tables)."""
+    with engine.begin() as conn:
+        names = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')"))]
+        if names:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
