@@ -19,6 +19,7 @@ class Config:
     DATABASE_URL: str | None = os.environ.get("DATABASE_URL") or None
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
     SOCKETIO_MESSAGE_QUEUE: str | None = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
+    SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "pts-socketio")
     PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL") or None
 
     OVERDUE_AFTER_S = _int("OVERDUE_AFTER_S", 3600)

@@ -1,0 +1,34 @@
+"""One-time enrollment codes for the companion app, stored only as a hash."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# Crockford's base32 without I, L, O, U: easy to read aloud and type.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def normalize(code: str) -> str:
+    """Upper-case, drop spaces and dashes, and read O as 0 and I/L as 1."""
+    cleaned = "".join(ch for ch in code.upper() if ch not in " -")
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+
+def new_code() -> tuple[str, str]:
+    """A fresh code shown once to the tourist (``XXXX-XXXX``) and the hash to store."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}", _hasher.hash(raw)
+
+
+def check(code_hash: str | None, code: str) -> bool:
+    """True when ``code`` matches the stored hash."""
+    if not code_hash or not code:
+        return False
+    try:
+        return _hasher.verify(code_hash, normalize(code))
+    except (VerificationError, InvalidHashError):
+        return False
