@@ -36,6 +36,7 @@ def serve() -> None:
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", os.environ.get("ACCESS_LOG") or None)
             self.cfg.set("errorlog", "-")
+            self.cfg.set("control_socket_disable", True)  # several servers may share a machine
 
         def load(self):
             if app.config.get("RUN_PERIODIC_JOBS"):
