@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import ForeignKey, Index, String, text
@@ -10,6 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
 from backend.models_base import UTCDateTime, utcnow
+
+
+class StayEndReason(StrEnum):
+    """Why a stay ended."""
+
+    CHECKED_OUT = "checked_out"  # the hotel checked the guest out
+    CHECKED_IN_ELSEWHERE = "checked_in_elsewhere"  # the card was checked in at another hotel
 
 
 class Hotel(db.Model):
@@ -26,6 +34,7 @@ class Hotel(db.Model):
     address: Mapped[str | None] = mapped_column(String(300))
     phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
 
 class Stay(db.Model):
@@ -35,6 +44,9 @@ class Stay(db.Model):
     __table_args__ = (
         # one open stay per card at a time
         Index("uq_stays_open_card", "card_id", unique=True,
+              sqlite_where=text("checked_out_at IS NULL"), postgresql_where=text("checked_out_at IS NULL")),
+        # a hotel's guests in house (the guest list)
+        Index("ix_stays_open_hotel", "hotel_id",
               sqlite_where=text("checked_out_at IS NULL"), postgresql_where=text("checked_out_at IS NULL")),
     )
 
@@ -46,3 +58,9 @@ class Stay(db.Model):
     checked_in_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_out_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    end_reason: Mapped[str | None] = mapped_column(String(24))
+
+    @property
+    def is_open(self) -> bool:
+        """The guest is still in house."""
+        return self.checked_out_at is None
