@@ -52,6 +52,7 @@ class Incident(db.Model):
     __table_args__ = (
         Index("uq_incidents_open_card_kind", "card_id", "kind", unique=True,
               sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+        Index("ix_incidents_kind_severity", "kind", "severity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +85,11 @@ class IncidentEvent(db.Model):
     """A stored incident event; ``seq`` grows with every event and drives realtime replay."""
 
     __tablename__ = "incident_events"
+    # SQLite would otherwise reuse the largest rowid after a delete; seq must never repeat.
+    __table_args__ = (
+        Index("ix_incident_events_incident_seq", "incident_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
