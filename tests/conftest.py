@@ -190,3 +190,33 @@ def artifacts_dir() -> Path:
     """Where tests save screenshots and other evidence (``test-artifacts/``)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def _factories_issued_card(self: Factories, **overrides: Any) -> dict[str, str]:
+    """A card issued through the real service (signed token, enrollment code).
+
+    Returns ``{"card_id", "card_token", "enrollment_code"}``. Every call gets its own passport
+    number unless one is given (one active card per passport: a second card revokes the first).
+    """
+    from backend.cards.service import issue_card
+    from backend.extensions import db
+
+    self._count += 1
+    fields: dict[str, Any] = {
+        "full_name": "Anna Schmidt",
+        "nationality": "DEU",
+        "passport_number": f"C{os.getpid() % 10000:04d}{self._count:05d}",
+        "checkpoint": "HKT",
+        "stay_until": date.today() + timedelta(days=14),
+        "issued_by": None,
+        "phone": "+49 30 1234567",
+        "language": "en",
+        **overrides,
+    }
+    with self._app.app_context():
+        issued = issue_card(**fields)
+        db.session.commit()
+        return {"card_id": issued.card.id, "card_token": issued.card_token, "enrollment_code": issued.enrollment_code}
+
+
+Factories.issued_card = _factories_issued_card  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
@@ -73,6 +73,9 @@ class Card(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     enrollment_code_hash: Mapped[str | None] = mapped_column(String(255))
+    enrollment_code_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the signed card token exactly as issued: the QR always encodes this string
+    token: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoke_reason: Mapped[str | None] = mapped_column(String(300))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,55 @@
+"""Card ids people can read aloud and type: Crockford base32 with a Luhn mod 32 check character.
+
+A card id is 8 random characters from Crockford's alphabet (no I, L, O, U) plus one check
+character computed with the Luhn mod N algorithm over the same alphabet, so the check character
+is itself a normal, typeable symbol. It catches every single mistyped character and every swap
+of two neighbouring characters (but one pair). Stored without separators (``7KQ4M2ZH9``),
+printed in groups of three (``7KQ-4M2-ZH9``); typed input is forgiving: lower case, spaces and
+dashes, and O / I / L read as 0 / 1 / 1.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from backend.cards.enrollment import ALPHABET, normalize
+
+BASE = len(ALPHABET)  # 32
+DATA_LENGTH = 8
+LENGTH = DATA_LENGTH + 1
+_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+
+
+def check_character(data: str) -> str:
+    """The Luhn mod 32 check character for ``data`` (upper-case Crockford characters)."""
+    factor, total = 2, 0
+    for ch in reversed(data):
+        addend = factor * _VALUE[ch]
+        factor = 1 if factor == 2 else 2
+        total += addend // BASE + addend % BASE
+    return ALPHABET[(BASE - total % BASE) % BASE]
+
+
+def is_valid(card_id: str) -> bool:
+    """True when ``card_id`` (already normalised) is well formed and its check character matches."""
+    if len(card_id) != LENGTH or any(ch not in _VALUE for ch in card_id):
+        return False
+    return check_character(card_id[:-1]) == card_id[-1]
+
+
+def new_card_id() -> str:
+    """A fresh random card id with its check character."""
+    data = "".join(secrets.choice(ALPHABET) for _ in range(DATA_LENGTH))
+    return data + check_character(data)
+
+
+def canonical(text: str) -> str:
+    """The stored form of a typed card id (upper case, no separators, O→0, I/L→1)."""
+    return normalize(text)
+
+
+def display(card_id: str) -> str:
+    """The printed form, grouped in threes: ``7KQ-4M2-ZH9``."""
+    if len(card_id) != LENGTH:
+        return card_id
+    return "-".join(card_id[i:i + 3] for i in range(0, LENGTH, 3))
