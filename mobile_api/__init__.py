@@ -4,6 +4,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this domain's blueprints, CLI and events."""
+    """Register the mobile API blueprint, its Basic-auth scheme (OwnTracks) and ``flask simulate``."""
+    from backend.extensions import api
+    from mobile_api.simulator import simulate_command
+    from mobile_api.views import blp
 
-    return None
+    api.spec.components.security_scheme(
+        "ownTracksBasic", {"type": "http", "scheme": "basic",
+                           "description": "OwnTracks HTTP mode: user name = device_id, password = device_token"})
+    api.register_blueprint(blp)
+    app.cli.add_command(simulate_command)

@@ -1,0 +1,204 @@
+"""Traccar Client / OsmAnd protocol mapped onto pings and SOS.
+
+Written from Traccar's own ``OsmAndProtocolDecoder`` and its documentation (traccar.org/osmand):
+
+- query or form fields: ``id`` (or ``deviceid``), ``lat``, ``lon`` (or ``location=lat,lon``),
+  ``timestamp`` (epoch seconds, or milliseconds when above 2^31, ISO 8601, or
+  ``yyyy-MM-dd HH:mm:ss`` in UTC; missing = now), ``accuracy`` (m), ``speed`` (KNOTS),
+  ``bearing``/``heading`` (degrees), ``altitude`` (m), ``batt`` (%), ``alarm`` (``sos``);
+  ``lat=0&lon=0`` means "no fix", as Traccar reads it.
+- JSON (Traccar Client 9+, the background-geolocation SDK's format): ``{"device_id",
+  "location": {"timestamp" (ISO), "uuid", "coords": {"latitude", "longitude", "accuracy",
+  "speed" (m/s), "heading", "altitude"}, "battery": {"level" (0–1)}, "extras": {"alarm":
+  "sos"}}}``; ``-1`` means unknown for speed, heading and battery level. ``location`` may also
+  be an array (the SDK's batch sync).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
+
+from backend.models_base import utcnow
+from mobile_api.schemas import MAX_PINGS_PER_BATCH, OsmAndLocationSchema
+
+KNOT_TO_MPS = 1852 / 3600
+_INT_MAX = 2**31 - 1
+_location_schema = OsmAndLocationSchema()
+
+
+class OsmAndError(Exception):
+    """The request is not a usable OsmAnd message; ``errors`` names each bad field."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__("not a usable OsmAnd message")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class OsmAndFix:
+    """One position report, in our units; ``lat``/``lon`` are None when the phone had no fix."""
+
+    lat: float | None
+    lon: float | None
+    recorded_at: datetime
+    timestamp_given: bool
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    altitude_m: float | None = None
+    battery_pct: float | None = None
+    client_uuid: str | None = None
+    alarm: str | None = None
+
+
+@dataclass
+class OsmAndMessage:
+    """Who sent it (``osmand_id``) and its fixes (with their index); refused fixes in ``errors``."""
+
+    osmand_id: str
+    fixes: list[tuple[int, OsmAndFix]] = field(default_factory=list)
+    errors: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Epoch seconds or milliseconds, ISO 8601, or ``yyyy-MM-dd HH:mm:ss`` (UTC), as Traccar reads them."""
+    text = value.strip()
+    try:
+        number = int(text)
+    except ValueError:
+        number = None
+    try:
+        if number is not None:
+            return datetime.fromtimestamp(number / 1000 if number > _INT_MAX else number, UTC)
+        if "T" not in text and " " in text:
+            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValueError("not a timestamp (epoch s or ms, ISO 8601)") from exc
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _number(value: Any, name: str, errors: dict[str, Any]) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        errors[name] = ["not a number"]
+        return None
+    if not math.isfinite(number):
+        errors[name] = ["not a finite number"]
+        return None
+    return number
+
+
+def _known(value: float | None) -> float | None:
+    """The SDK reports -1 for an unknown speed, heading or battery level."""
+    return None if value is None or value < 0 else value
+
+
+def _coordinates(lat: float | None, lon: float | None, errors: dict[str, Any]) -> tuple[float | None, float | None]:
+    if lat is not None and not -90 <= lat <= 90:
+        errors["lat"] = ["must be between -90 and 90"]
+    if lon is not None and not -180 <= lon <= 180:
+        errors["lon"] = ["must be between -180 and 180"]
+    if errors.get("lat") or errors.get("lon"):
+        return None, None
+    if lat is None or lon is None or (lat == 0 and lon == 0):
+        return None, None  # no fix
+    return lat, lon
+
+
+def parse_fields(params: MultiDict) -> OsmAndMessage:
+    """Parse the query/form variant (speed in knots, batt in %)."""
+    osmand_id = (params.get("id") or params.get("deviceid") or "").strip()
+    if not osmand_id:
+        raise OsmAndError({"id": ["Missing data for required field."]})
+    errors: dict[str, Any] = {}
+    lat, lon = _number(params.get("lat"), "lat", errors), _number(params.get("lon"), "lon", errors)
+    if params.get("location") and lat is None and lon is None:
+        parts = params["location"].split(",")
+        if len(parts) == 2:
+            lat, lon = _number(parts[0], "location", errors), _number(parts[1], "location", errors)
+        else:
+            errors["location"] = ["expected latitude,longitude"]
+    lat, lon = _coordinates(lat, lon, errors)
+    recorded_at, given = utcnow(), False
+    if params.get("timestamp"):
+        try:
+            recorded_at, given = parse_timestamp(params["timestamp"]), True
+        except ValueError as exc:
+            errors["timestamp"] = [str(exc)]
+    speed = _number(params.get("speed"), "speed", errors)
+    heading = _number(params.get("bearing") or params.get("heading"), "bearing", errors)
+    fix = OsmAndFix(
+        lat=lat, lon=lon, recorded_at=recorded_at, timestamp_given=given,
+        accuracy_m=_known(_number(params.get("accuracy"), "accuracy", errors)),
+        speed_mps=None if _known(speed) is None else speed * KNOT_TO_MPS,
+        heading_deg=_known(heading), altitude_m=_number(params.get("altitude"), "altitude", errors),
+        battery_pct=_known(_number(params.get("batt"), "batt", errors)),
+        alarm=(params.get("alarm") or "").strip().lower() or None)
+    message = OsmAndMessage(osmand_id=osmand_id)
+    if errors:
+        message.errors["0"] = errors
+    else:
+        message.fixes.append((0, fix))
+    return message
+
+
+def parse_json(body: Any) -> OsmAndMessage:
+    """Parse the Traccar Client 9+ JSON variant (speed in m/s, battery level 0–1)."""
+    if not isinstance(body, dict):
+        raise OsmAndError({"_schema": ["expected a JSON object"]})
+    osmand_id = body.get("device_id")
+    if not isinstance(osmand_id, str | int) or isinstance(osmand_id, bool) or not str(osmand_id).strip():
+        raise OsmAndError({"device_id": ["Missing data for required field."]})
+    locations = body.get("location")
+    items = locations if isinstance(locations, list) else [locations]
+    if locations is None or not items or len(items) > MAX_PINGS_PER_BATCH:
+        raise OsmAndError({"location": [f"send 1 to {MAX_PINGS_PER_BATCH} locations"]})
+    message = OsmAndMessage(osmand_id=str(osmand_id).strip())
+    top_alarm = body.get("alarm") if isinstance(body.get("alarm"), str) else None
+    for index, item in enumerate(items):
+        try:
+            message.fixes.append((index, _json_fix(_location_schema.load(item if isinstance(item, dict) else {}),
+                                                   top_alarm)))
+        except ValidationError as exc:
+            message.errors[str(index)] = exc.messages
+    return message
+
+
+def _json_fix(data: dict[str, Any], top_alarm: str | None) -> OsmAndFix:
+    errors: dict[str, Any] = {}
+    coords = data["coords"]
+    lat, lon = _coordinates(coords["latitude"], coords["longitude"], errors)
+    if errors:
+        raise ValidationError({"coords": errors})
+    recorded_at, given = utcnow(), False
+    if data.get("timestamp"):
+        try:
+            recorded_at, given = parse_timestamp(data["timestamp"]), True
+        except ValueError as exc:
+            raise ValidationError({"timestamp": [str(exc)]}) from exc
+    battery = data.get("battery") or {}
+    level = _known(battery.get("level"))
+    extras = data.get("extras") or {}
+    alarm = extras.get("alarm") if isinstance(extras.get("alarm"), str) else top_alarm
+    client_uuid = None
+    if data.get("uuid"):
+        try:
+            client_uuid = str(uuid.UUID(str(data["uuid"])))
+        except ValueError:
+            client_uuid = None
+    return OsmAndFix(
+        lat=lat, lon=lon, recorded_at=recorded_at, timestamp_given=given, accuracy_m=_known(coords.get("accuracy")),
+        speed_mps=_known(coords.get("speed")), heading_deg=_known(coords.get("heading")),
+        altitude_m=coords.get("altitude"), battery_pct=None if level is None else min(level, 1.0) * 100,
+        client_uuid=client_uuid, alarm=alarm.strip().lower() if alarm else None)

@@ -1,0 +1,334 @@
+"""Payloads of the companion app API (one schema per payload; they also document /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+PLATFORMS = ("android", "ios", "other")
+SOS_CATEGORIES = ("medical", "crime", "marine", "lost", "other")
+MAX_PINGS_PER_BATCH = 500
+
+
+class JsonNumber(fields.Float):
+    """A JSON number: strings, booleans, NaN and infinities are refused (our own app sends numbers)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, str):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def latitude(**kwargs: Any) -> JsonNumber:
+    """A WGS 84 latitude in decimal degrees."""
+    return JsonNumber(validate=validate.Range(-90, 90), metadata={"example": 7.8961}, **kwargs)
+
+
+def longitude(**kwargs: Any) -> JsonNumber:
+    """A WGS 84 longitude in decimal degrees."""
+    return JsonNumber(validate=validate.Range(-180, 180), metadata={"example": 98.2960}, **kwargs)
+
+
+# --- enrollment ----------------------------------------------------------------------------
+
+class EnrollSchema(Schema):
+    """Enroll a phone with the card id and the enrollment code printed on the card."""
+
+    class Meta:
+        unknown = RAISE
+
+    card_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    enrollment_code = fields.String(required=True, validate=validate.Length(min=1, max=64), load_only=True)
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
+    push_token = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=4096))
+    language = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"),
+                             metadata={"description": "BCP 47, e.g. en, th, ru, zh-Hans"})
+
+
+class DeviceBriefSchema(Schema):
+    """One of the card's enrolled phones."""
+
+    device_id = fields.String(attribute="id")
+    platform = fields.String()
+    created_at = fields.AwareDateTime()
+    last_seen_at = fields.AwareDateTime(allow_none=True)
+
+
+class EnrollmentSchema(Schema):
+    """A new device: keep ``device_token`` secret; ``osmand_id`` is the Traccar Client identifier."""
+
+    device_id = fields.String(required=True)
+    device_token = fields.String(required=True)
+    ping_interval_s = fields.Integer(required=True)
+    osmand_id = fields.String(required=True)
+    card_id = fields.String()
+    devices = fields.List(fields.Nested(DeviceBriefSchema), metadata={
+        "description": "the card's active devices after this enrollment (the oldest beyond the limit are revoked)"})
+    revoked_device_ids = fields.List(fields.String())
+
+
+# --- pings ---------------------------------------------------------------------------------
+
+class PingSchema(Schema):
+    """One position fix as buffered by the app; unknown extra fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID(required=True, metadata={"description": "client-generated UUID; re-sends are idempotent"})
+    lat = latitude(required=True)
+    lon = longitude(required=True)
+    recorded_at = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339 with offset"})
+    accuracy_m = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(0, 100_000))
+    battery_pct = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(0, 100))
+    speed_mps = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(0, 350))
+    heading_deg = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(0, 360))
+    altitude_m = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(-500, 20_000))
+
+
+class EachPing(fields.Nested):
+    """Documents a ping as :class:`PingSchema` but keeps it raw: each ping is validated on its own."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class PingBatchSchema(Schema):
+    """A batch of 1–500 buffered pings, in any order."""
+
+    class Meta:
+        unknown = RAISE
+
+    pings = fields.List(EachPing(PingSchema), required=True,
+                        validate=validate.Length(min=1, max=MAX_PINGS_PER_BATCH))
+
+
+class RejectedPingSchema(Schema):
+    """A ping that was not stored, and why."""
+
+    index = fields.Integer(required=True)
+    id = fields.String(allow_none=True)
+    errors = fields.Dict(required=True)
+
+
+class PingResultSchema(Schema):
+    """What the batch changed and when to send the next one."""
+
+    accepted = fields.Integer(required=True)
+    duplicates = fields.Integer(required=True)
+    rejected = fields.List(fields.Nested(RejectedPingSchema), required=True)
+    next_ping_in_s = fields.Integer(required=True)
+
+
+# --- SOS -----------------------------------------------------------------------------------
+
+class SosSchema(Schema):
+    """An SOS press; ``id`` is the app's UUID for it, so a retry never raises a second incident."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = fields.UUID(required=True)
+    lat = latitude(required=True)
+    lon = longitude(required=True)
+    recorded_at = fields.AwareDateTime(required=True, metadata={
+        "description": "RFC 3339; a device clock far off is replaced by the server's time, never refused"})
+    accuracy_m = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(0, 100_000))
+    category = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SOS_CATEGORIES))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    battery_pct = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(0, 100))
+
+
+class SosStatusSchema(Schema):
+    """The state of an SOS as the app shows it."""
+
+    incident_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    updated_at = fields.AwareDateTime()
+    created_at = fields.AwareDateTime()
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    dispatched_at = fields.AwareDateTime(allow_none=True)
+    unit = fields.String(allow_none=True)
+
+
+class SosCancelSchema(Schema):
+    """Why the tourist cancels (optional)."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+# --- push token, me --------------------------------------------------------------------------
+
+class PushTokenSchema(Schema):
+    """The phone's FCM registration token; ``null`` stops push messages."""
+
+    class Meta:
+        unknown = RAISE
+
+    push_token = fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=4096))
+
+
+class PushTokenResultSchema(Schema):
+    """The device after its push token changed."""
+
+    device_id = fields.String(required=True)
+    push_enabled = fields.Boolean(required=True)
+
+
+class MeCardSchema(Schema):
+    """The tourist's card, as the app shows it."""
+
+    card_id = fields.String(attribute="id")
+    full_name = fields.Method("dump_full_name")
+    nationality = fields.Method("dump_nationality")
+    status = fields.Method("dump_status")
+    kind = fields.String()
+    issued_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime()
+
+    def dump_full_name(self, card: Any) -> str:
+        """The holder's name."""
+        return card.tourist.full_name
+
+    def dump_nationality(self, card: Any) -> str:
+        """The holder's nationality (ISO 3166-1 alpha-3)."""
+        return card.tourist.nationality
+
+    def dump_status(self, card: Any) -> str:
+        """``active``, ``revoked``, ``closed`` or ``expired``."""
+        return card.effective_status()
+
+
+class MeStaySchema(Schema):
+    """The tourist's open hotel stay."""
+
+    hotel = fields.String()
+    hotel_id = fields.Integer()
+    room = fields.String(allow_none=True)
+    checked_in_at = fields.AwareDateTime()
+
+
+class MePositionSchema(Schema):
+    """The newest position the server holds for the card."""
+
+    lat = fields.Float()
+    lon = fields.Float()
+    recorded_at = fields.AwareDateTime()
+    at_sea = fields.Boolean()
+
+
+class MeSchema(Schema):
+    """The tourist's card, stay and last position."""
+
+    card = fields.Nested(MeCardSchema, required=True)
+    stay = fields.Nested(MeStaySchema, allow_none=True, required=True)
+    last_position = fields.Nested(MePositionSchema, allow_none=True, required=True)
+    device_id = fields.String()
+    devices = fields.List(fields.Nested(DeviceBriefSchema))
+    next_ping_in_s = fields.Integer()
+
+
+# --- OwnTracks and OsmAnd / Traccar Client ---------------------------------------------------
+
+class LenientNumber(fields.Float):
+    """A number that may arrive as a string ("7.89"), as OwnTracks and OsmAnd clients send them."""
+
+
+class OwnTracksLocationSchema(Schema):
+    """OwnTracks ``_type: location`` (HTTP mode): vel in km/h, tst in epoch seconds, batt in %."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    _type = fields.String(required=True, data_key="_type", metadata={"example": "location"})
+    lat = LenientNumber(required=True, validate=validate.Range(-90, 90))
+    lon = LenientNumber(required=True, validate=validate.Range(-180, 180))
+    tst = LenientNumber(required=True, validate=validate.Range(0, 1e11), metadata={"description": "epoch seconds"})
+    acc = LenientNumber(load_default=None, allow_none=True, validate=validate.Range(0, 100_000))
+    alt = LenientNumber(load_default=None, allow_none=True)
+    batt = LenientNumber(load_default=None, allow_none=True)
+    vel = LenientNumber(load_default=None, allow_none=True, metadata={"description": "km/h"})
+    cog = LenientNumber(load_default=None, allow_none=True)
+    tid = fields.String(load_default=None, allow_none=True)
+    t = fields.String(load_default=None, allow_none=True)
+    created_at = LenientNumber(load_default=None, allow_none=True)
+
+
+class OsmAndQuerySchema(Schema):
+    """Traccar Client / OsmAnd query or form fields (speed in knots, batt in %)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(metadata={"description": "the device's osmand_id (also accepted as deviceid)"})
+    lat = fields.String(metadata={"example": "7.8961"})
+    lon = fields.String(metadata={"example": "98.2960"})
+    timestamp = fields.String(metadata={"description": "epoch s or ms, ISO 8601, or yyyy-MM-dd HH:mm:ss (UTC)"})
+    accuracy = fields.String()
+    speed = fields.String(metadata={"description": "knots"})
+    bearing = fields.String()
+    altitude = fields.String()
+    batt = fields.String(metadata={"description": "battery %"})
+    alarm = fields.String(metadata={"description": "sos raises an SOS"})
+
+
+class OsmAndCoordsSchema(Schema):
+    """Traccar Client 9+ JSON ``location.coords`` (speed in m/s; -1 means unknown)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    latitude = LenientNumber(required=True, validate=validate.Range(-90, 90))
+    longitude = LenientNumber(required=True, validate=validate.Range(-180, 180))
+    accuracy = LenientNumber(load_default=None, allow_none=True)
+    speed = LenientNumber(load_default=None, allow_none=True)
+    heading = LenientNumber(load_default=None, allow_none=True)
+    altitude = LenientNumber(load_default=None, allow_none=True)
+
+
+class OsmAndBatterySchema(Schema):
+    """Battery level 0–1 (-1 when unknown)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    level = LenientNumber(load_default=None, allow_none=True)
+    is_charging = fields.Boolean(load_default=None, allow_none=True)
+
+
+class OsmAndLocationSchema(Schema):
+    """Traccar Client 9+ JSON ``location`` (the background-geolocation SDK's format)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    timestamp = fields.String(load_default=None, allow_none=True)
+    uuid = fields.String(load_default=None, allow_none=True)
+    coords = fields.Nested(OsmAndCoordsSchema, required=True)
+    battery = fields.Nested(OsmAndBatterySchema, load_default=None, allow_none=True)
+    extras = fields.Dict(load_default=None, allow_none=True, metadata={"description": '{"alarm": "sos"} raises an SOS'})
+
+
+class OsmAndJsonSchema(Schema):
+    """Traccar Client 9+ JSON body."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    device_id = fields.String(required=True)
+    location = fields.Nested(OsmAndLocationSchema, required=True)
+    alarm = fields.String(load_default=None, allow_none=True)
+
+
+def load_or_errors(schema: Schema, data: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Load ``data`` with ``schema``: (result, None) or (None, errors)."""
+    try:
+        return schema.load(data), None
+    except ValidationError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return None, errors

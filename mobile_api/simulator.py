@@ -1,0 +1,8 @@
+"""Placeholder, replaced below."""
+
+import click
+
+
+@click.command("simulate")
+def simulate_command() -> None:
+    """Simulate tourists."""

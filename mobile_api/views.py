@@ -1,0 +1,396 @@
+"""The companion app's HTTP surface under ``/api/v1/mobile`` (our app, OwnTracks, Traccar Client)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from backend.extensions import db
+from backend.tracking.models import Device
+from backend.tracking.service import CardNotTrackable, PingInput
+from mobile_api import osmand, owntracks, service
+from mobile_api.auth import admit, authenticate, current_card, current_device, device_required, revoked_with_card
+from mobile_api.schemas import (
+    EnrollmentSchema,
+    EnrollSchema,
+    MeSchema,
+    OsmAndJsonSchema,
+    OsmAndQuerySchema,
+    OwnTracksLocationSchema,
+    PingBatchSchema,
+    PingResultSchema,
+    PingSchema,
+    PushTokenResultSchema,
+    PushTokenSchema,
+    SosCancelSchema,
+    SosSchema,
+    SosStatusSchema,
+)
+
+blp = Blueprint("mobile", __name__, url_prefix="/api/v1/mobile",
+                description="Companion app: enrollment, pings, SOS, push token; OwnTracks and Traccar Client")
+
+_ping_schema = PingSchema()
+_SOS_ATTEMPTS = 3
+
+
+# --- enrollment ----------------------------------------------------------------------------
+
+@blp.route("/enroll")
+class Enroll(MethodView):
+    """Enroll a phone with the card."""
+
+    @blp.arguments(EnrollSchema)
+    @blp.response(201, EnrollmentSchema)
+    @blp.alt_response(401, description="Unknown card or wrong enrollment code")
+    @blp.alt_response(403, description="The card is closed, revoked or expired")
+    @blp.alt_response(429, description="Too many wrong codes for this card or from this address")
+    def post(self, body: dict[str, Any]):
+        """Enroll with the card id and enrollment code; returns the device token (keep it secret).
+
+        A card keeps up to three phones; enrolling a fourth revokes the least recently seen.
+        """
+        try:
+            result = service.enroll(card_id=body["card_id"], code=body["enrollment_code"],
+                                    platform=body["platform"], push_token=body["push_token"],
+                                    language=body["language"], client_addr=request.remote_addr)
+        except service.EnrollmentThrottled as exc:
+            db.session.commit()
+            abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
+        except service.EnrollmentRefused as exc:
+            db.session.commit()  # keep the failure count
+            abort(401, message=str(exc))
+        except service.CardNotEnrollable as exc:
+            db.session.commit()
+            abort(403, message=str(exc))
+        device = result.device
+        db.session.commit()
+        return {"device_id": device.id, "device_token": result.device_token, "osmand_id": device.osmand_id,
+                "ping_interval_s": service.next_ping_in_s(result.card.id, None), "card_id": result.card.id,
+                "devices": service.active_devices(result.card.id), "revoked_device_ids": result.revoked_device_ids}
+
+
+# --- pings ---------------------------------------------------------------------------------
+
+def _validate_pings(raw: list[Any]) -> tuple[list[PingInput], list[dict[str, Any]]]:
+    """Validate each ping on its own: (good pings, rejected pings with index and errors)."""
+    card = current_card()
+    good: list[PingInput] = []
+    rejected: list[dict[str, Any]] = []
+    for index, item in enumerate(raw):
+        claimed_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+        try:
+            if not isinstance(item, dict):
+                raise ValidationError({"_schema": ["a ping is a JSON object"]})
+            data = _ping_schema.load(item)
+            problem = service.time_error(card, data["recorded_at"])
+            if problem:
+                raise ValidationError({"recorded_at": [f"the device time {problem}"]})
+        except ValidationError as exc:
+            errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+            rejected.append({"index": index, "id": claimed_id, "errors": errors})
+            continue
+        good.append(service.ping_input(
+            client_id=str(data["id"]), lat=data["lat"], lon=data["lon"], recorded_at=data["recorded_at"],
+            accuracy_m=data["accuracy_m"], battery_pct=data["battery_pct"], speed_mps=data["speed_mps"],
+            heading_deg=data["heading_deg"], altitude_m=data["altitude_m"]))
+    return good, rejected
+
+
+def _store(pings: list[PingInput], source: str) -> service.RecordResult:
+    """Record pings of the current device; 403 (nothing stored) when its card stopped tracking."""
+    try:
+        return service.record(device=current_device(), card=current_card(), pings=pings, source=source)
+    except CardNotTrackable as exc:
+        db.session.rollback()
+        abort(403, message=str(exc))
+
+
+@blp.route("/pings")
+class Pings(MethodView):
+    """Buffered position fixes from the app."""
+
+    @device_required
+    @blp.arguments(PingBatchSchema)
+    @blp.response(200, PingResultSchema)
+    @blp.alt_response(401, description="Missing or invalid device token")
+    @blp.alt_response(403, description="The card is closed, revoked or expired: nothing stored")
+    @blp.alt_response(413, description="Body larger than MAX_CONTENT_LENGTH")
+    @blp.alt_response(422, description="Not a batch of 1–500 pings, or no valid ping in it")
+    def post(self, body: dict[str, Any]):
+        """Send 1–500 pings in any order; each is validated on its own and stored once by its id.
+
+        Bad pings are listed in ``rejected`` and never drop the good ones; a batch without a
+        single valid ping is refused with 422.
+        """
+        good, rejected = _validate_pings(body["pings"])
+        if not good:
+            abort(422, message="no valid ping in the batch",
+                  errors={"pings": {str(r["index"]): r["errors"] for r in rejected}})
+        result = _store(good, "app")
+        next_in = service.next_ping_in_s(current_card().id, result.latest)
+        db.session.commit()
+        return {"accepted": result.accepted, "duplicates": result.duplicates,
+                "rejected": rejected, "next_ping_in_s": next_in}
+
+
+# --- SOS -----------------------------------------------------------------------------------
+
+def _raise_sos(sos: service.SosInput, source: str) -> service.SosOutcome:
+    """Raise the SOS and commit before answering; a concurrent duplicate is read back."""
+    for attempt in range(_SOS_ATTEMPTS):
+        try:
+            outcome = service.raise_sos(device=current_device(), card=current_card(), sos=sos, source=source)
+            db.session.commit()
+            return outcome
+        except service.SosRace:
+            db.session.rollback()
+            if attempt == _SOS_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _sos_status(incident: Any) -> dict[str, Any]:
+    return {"incident_id": incident.id, "status": incident.status, "updated_at": incident.updated_at,
+            "created_at": incident.created_at, "acknowledged_at": incident.acknowledged_at,
+            "dispatched_at": incident.dispatched_at, "unit": incident.unit}
+
+
+@blp.route("/sos")
+class Sos(MethodView):
+    """The SOS button."""
+
+    @device_required(allow_ended_card=True)
+    @blp.arguments(SosSchema)
+    @blp.response(201, SosStatusSchema)
+    @blp.alt_response(200, schema=SosStatusSchema,
+                      description="The same SOS again, or joined the card's open SOS incident")
+    @blp.alt_response(401, description="Missing or invalid device token")
+    def post(self, body: dict[str, Any]):
+        """Call for help. Committed before the reply; retries with the same id never make a second incident.
+
+        Accepted from every enrolled device, even when its card is closed, revoked or expired.
+        """
+        outcome = _raise_sos(service.SosInput(
+            client_id=str(body["id"]), lat=body["lat"], lon=body["lon"], recorded_at=body["recorded_at"],
+            accuracy_m=body["accuracy_m"], category=body["category"], note=body["note"],
+            battery_pct=body["battery_pct"]), "app")
+        return _sos_status(outcome.incident), 201 if outcome.created else 200
+
+
+def _own_sos(incident_id: int) -> Any:
+    incident = service.card_sos(card=current_card(), incident_id=incident_id)
+    if incident is None:
+        abort(404, message="no such SOS for this card")
+    return incident
+
+
+@blp.route("/sos/<int:incident_id>")
+class SosStatus(MethodView):
+    """One of the card's SOS incidents."""
+
+    @device_required(allow_ended_card=True)
+    @blp.response(200, SosStatusSchema)
+    @blp.alt_response(404, description="Not an SOS of this card")
+    def get(self, incident_id: int):
+        """Where the 191 center is with this SOS."""
+        return _sos_status(_own_sos(incident_id))
+
+
+@blp.route("/sos/<int:incident_id>/cancel")
+class SosCancel(MethodView):
+    """Call off an SOS."""
+
+    @device_required(allow_ended_card=True)
+    @blp.arguments(SosCancelSchema, description="optional reason")
+    @blp.response(200, SosStatusSchema)
+    @blp.alt_response(404, description="Not an SOS of this card")
+    @blp.alt_response(409, description="The SOS is already resolved")
+    def post(self, body: dict[str, Any], incident_id: int):
+        """Cancel the SOS (e.g. pressed by mistake); cancelling twice is fine."""
+        incident = _own_sos(incident_id)
+        try:
+            service.cancel_sos(device=current_device(), incident=incident, reason=body.get("reason"))
+        except service.CannotCancel as exc:
+            db.session.rollback()
+            abort(409, message=str(exc))
+        db.session.commit()
+        return _sos_status(incident)
+
+
+# --- push token, me ------------------------------------------------------------------------
+
+@blp.route("/push-token")
+class PushToken(MethodView):
+    """The phone's push registration."""
+
+    @device_required
+    @blp.arguments(PushTokenSchema)
+    @blp.response(200, PushTokenResultSchema)
+    def put(self, body: dict[str, Any]):
+        """Register (or clear, with null) the FCM token push messages are sent to."""
+        device = service.set_push_token(device=current_device(), push_token=body["push_token"])
+        db.session.commit()
+        return {"device_id": device.id, "push_enabled": device.push_token is not None}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    """The tourist's own view."""
+
+    @device_required(allow_ended_card=True)
+    @blp.response(200, MeSchema)
+    def get(self):
+        """The card, the open hotel stay and the last position the server holds."""
+        return service.me(device=current_device(), card=current_card())
+
+
+# --- OwnTracks -----------------------------------------------------------------------------
+
+def _json_body() -> Any:
+    """The request's JSON (any content type, as some apps omit it); 400 when it is not JSON."""
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        abort(400, message="the body is not JSON")
+    return body
+
+
+def _protocol_pings(fixes: list[tuple[int, Any]], protocol: str, errors: dict[str, Any]) -> list[PingInput]:
+    """Pings from protocol fixes with a position; implausible device times go to ``errors``."""
+    device, card = current_device(), current_card()
+    pings = []
+    for index, fix in fixes:
+        if fix.lat is None or fix.lon is None:
+            continue
+        problem = service.time_error(card, fix.recorded_at)
+        if problem:
+            errors[str(index)] = {"timestamp": [f"the device time {problem}"]}
+            continue
+        client_id = getattr(fix, "client_uuid", None) or service.protocol_client_id(
+            device_id=device.id, protocol=protocol, recorded_at=fix.recorded_at)
+        pings.append(service.ping_input(
+            client_id=client_id, lat=fix.lat, lon=fix.lon, recorded_at=fix.recorded_at, accuracy_m=fix.accuracy_m,
+            battery_pct=fix.battery_pct, speed_mps=fix.speed_mps, heading_deg=fix.heading_deg,
+            altitude_m=fix.altitude_m))
+    return pings
+
+
+@blp.route("/owntracks")
+class OwnTracks(MethodView):
+    """The OwnTracks app in HTTP mode (Basic auth: device_id / device_token)."""
+
+    @blp.doc(security=[{"ownTracksBasic": []}], requestBody={
+        "required": True, "description": "an OwnTracks message (or an array of them); only _type location is stored",
+        "content": {"application/json": {"schema": OwnTracksLocationSchema}}})
+    @blp.response(200, description="a JSON array of messages for the app (`[]`)")
+    @blp.alt_response(401, description="Wrong device id or token")
+    @blp.alt_response(403, description="The card is closed, revoked or expired: nothing stored")
+    @blp.alt_response(422, description="A location message with bad fields")
+    def post(self):
+        """Store OwnTracks ``location`` messages as pings (vel km/h, tst epoch s); ignore other types."""
+        auth = request.authorization
+        found = None
+        if auth is not None and auth.type == "basic" and auth.username and auth.password:
+            found = authenticate(auth.password, device_id=auth.username)
+        admit(found, allow_ended_card=False, realm="owntracks", scheme="Basic")
+        try:
+            batch = owntracks.parse(_json_body())
+        except owntracks.OwnTracksError as exc:
+            abort(422, message="not an OwnTracks message", errors=exc.errors)
+        errors = dict(batch.errors)
+        pings = _protocol_pings(batch.fixes, "owntracks", errors)
+        if errors and not pings:
+            abort(422, message="no usable location in the message", errors=errors)
+        if pings:
+            _store(pings, "owntracks")
+        else:
+            service.touch(current_device())
+        db.session.commit()
+        return []
+
+
+# --- Traccar Client / OsmAnd ---------------------------------------------------------------
+
+def _osmand_message() -> osmand.OsmAndMessage:
+    if request.is_json:
+        return osmand.parse_json(_json_body())
+    params = MultiDict(request.form)
+    params.update(request.args)
+    if not params and request.get_data(cache=True).lstrip().startswith(b"{"):
+        return osmand.parse_json(_json_body())
+    return osmand.parse_fields(params)
+
+
+def _osmand_device(osmand_id: str) -> None:
+    """Admit the device by its osmand_id (Traccar Client sends no secret); 404 when unknown."""
+    device = db.session.scalar(select(Device).where(Device.osmand_id == osmand_id))
+    card = None
+    if device is not None:
+        from backend.cards.models import Card
+
+        card = db.session.get(Card, device.card_id)
+    if device is None or card is None or (device.revoked_at is not None and not revoked_with_card(device, card)):
+        abort(404, message="unknown device id: enroll the phone and use its osmand_id")
+    g.device, g.card = device, card
+
+
+@blp.route("/osmand")
+class OsmAnd(MethodView):
+    """Traccar Client (or OsmAnd) with the ``osmand_id`` as its device identifier."""
+
+    def _handle(self):
+        try:
+            message = _osmand_message()
+        except osmand.OsmAndError as exc:
+            abort(422, message="not an OsmAnd position report", errors=exc.errors)
+        _osmand_device(message.osmand_id)
+        device, card = current_device(), current_card()
+        errors = dict(message.errors)
+        alarms = [(i, fix) for i, fix in message.fixes if fix.alarm == "sos"]
+        trackable = device.revoked_at is None and card.is_trackable()
+        pings = _protocol_pings(message.fixes, "osmand", errors) if trackable else []
+        if not alarms and not pings:
+            if errors:
+                abort(422, message="no usable position in the report", errors=errors)
+            if not trackable:
+                abort(403, message=f"this card is {card.effective_status()}: nothing stored")
+        result = None
+        for _index, fix in alarms:
+            client_id = fix.client_uuid or service.protocol_client_id(
+                device_id=device.id, protocol="osmand-sos", recorded_at=fix.recorded_at)
+            _raise_sos(service.SosInput(client_id=client_id, lat=fix.lat, lon=fix.lon,
+                                        recorded_at=fix.recorded_at if fix.timestamp_given else None,
+                                        accuracy_m=fix.accuracy_m, battery_pct=fix.battery_pct,
+                                        category=None, note="SOS from Traccar Client"), "osmand")
+        if pings:
+            result = _store(pings, "osmand")
+        elif not alarms:
+            service.touch(device)
+        db.session.commit()
+        return {"accepted": result.accepted if result else 0, "duplicates": result.duplicates if result else 0,
+                "sos": bool(alarms), "rejected": errors}
+
+    @blp.arguments(OsmAndQuerySchema, location="query")
+    @blp.response(200, description="Stored")
+    @blp.alt_response(404, description="Unknown id")
+    @blp.alt_response(422, description="No usable position")
+    def get(self, _query: dict[str, Any]):
+        """Position report as query fields (speed in knots); ``alarm=sos`` raises an SOS."""
+        return self._handle()
+
+    @blp.arguments(OsmAndQuerySchema, location="query")
+    @blp.doc(requestBody={"required": False, "content": {
+        "application/json": {"schema": OsmAndJsonSchema},
+        "application/x-www-form-urlencoded": {"schema": OsmAndQuerySchema}}})
+    @blp.response(200, description="Stored")
+    @blp.alt_response(404, description="Unknown id")
+    @blp.alt_response(422, description="No usable position")
+    def post(self, _query: dict[str, Any]):
+        """Position report as query/form fields (speed in knots) or Traccar Client 9+ JSON (m/s)."""
+        return self._handle()
