@@ -4,5 +4,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this domain's blueprints, CLI and events."""
+    """Register the zones and facilities API and the ``seed`` command."""
+    from backend.extensions import api
     from geo import models  # noqa: F401  (register tables)
+    from geo.seed import seed_command
+    from geo.views import facilities_blp, zones_blp
+
+    api.register_blueprint(zones_blp)
+    api.register_blueprint(facilities_blp)
+    app.cli.add_command(seed_command)

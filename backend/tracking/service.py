@@ -3,21 +3,35 @@
 :func:`record_pings` is the one path every position takes (our app, OwnTracks, Traccar
 Client, SOS): it stores new pings, skips ones already stored (by the phone's client id),
 keeps the newest fix (by device time) as the card's latest position, and hands the move to
-the geofence rules.
+the geofence rules (:func:`geo.rules.evaluate`, one spatial query per batch), which raise or
+update incidents through :func:`backend.dispatch.service.raise_incident`.
+
+Idempotency: a ping is identified by (card, client id). The batch is de-duplicated in memory,
+ids already stored are looked up in one query, and the insert itself is
+``INSERT … ON CONFLICT DO NOTHING`` so that two concurrent deliveries of the same batch store
+each ping once (on PostgreSQL the unique key also holds ``recorded_at``, the partition key;
+see ``geo/data/README.md``, "Pings, partitions and retention").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from backend.cards.models import Card
+from backend.dispatch import service as dispatch
+from backend.dispatch.models import Incident, IncidentKind
 from backend.extensions import db
 from backend.geometry import point
 from backend.models_base import utcnow
 from backend.tracking.models import LatestPosition, Ping
+from geo import rules
 
 
 class CardNotTrackable(Exception):
@@ -41,11 +55,12 @@ class PingInput:
 
 @dataclass(frozen=True)
 class RecordResult:
-    """What a batch changed."""
+    """What a batch changed (``incidents``: those the rules raised or updated)."""
 
     accepted: int
     duplicates: int
     latest: LatestPosition | None
+    incidents: tuple[Incident, ...] = ()
 
 
 def record_pings(*, card: Card, device_id: str | None, pings: list[PingInput], source: str = "app") -> RecordResult:
@@ -55,37 +70,169 @@ def record_pings(*, card: Card, device_id: str | None, pings: list[PingInput], s
     """
     if not card.is_trackable():
         raise CardNotTrackable(f"card {card.id} is {card.effective_status()}")
+    latest = _lock_latest(card.id)
     if not pings:
-        return RecordResult(0, 0, db.session.get(LatestPosition, card.id))
+        return RecordResult(0, 0, latest)
     now = utcnow()
     unique: dict[str, PingInput] = {}
     for ping in pings:
         unique.setdefault(ping.client_id, ping)
     known = set(db.session.scalars(
         select(Ping.client_id).where(Ping.card_id == card.id, Ping.client_id.in_(list(unique)))))
-    new = [p for cid, p in unique.items() if cid not in known]
-    for p in new:
-        db.session.add(Ping(card_id=card.id, device_id=device_id, client_id=p.client_id, lat=p.lat, lon=p.lon,
-                            geom=point(p.lat, p.lon), recorded_at=p.recorded_at, received_at=now,
-                            accuracy_m=p.accuracy_m, battery_pct=p.battery_pct, speed_mps=p.speed_mps,
-                            heading_deg=p.heading_deg, altitude_m=p.altitude_m, source=source))
-    latest = _update_latest(card, new, now)
-    return RecordResult(accepted=len(new), duplicates=len(pings) - len(new), latest=latest)
+    candidates = [p for cid, p in unique.items() if cid not in known]
+    stored = _insert(card_id=card.id, device_id=device_id, pings=candidates, source=source, now=now)
+    new = [p for p in candidates if p.client_id in stored]
+
+    previous_contact = latest.last_contact_at if latest is not None else None
+    latest, evaluation = _advance_latest(card.id, latest, new, now)
+    incidents: list[Incident] = []
+    if evaluation is not None:
+        incidents.extend(_apply_rules(card.id, evaluation))
+    if previous_contact is not None:
+        _close_overdue_loop(card.id, previous_contact, latest, now)
+    return RecordResult(accepted=len(new), duplicates=len(pings) - len(new), latest=latest,
+                        incidents=tuple(dict.fromkeys(incidents)))
 
 
-def _update_latest(card: Card, new: list[PingInput], now: datetime) -> LatestPosition | None:
-    current = db.session.get(LatestPosition, card.id)
-    if current is not None:
-        current.last_contact_at = now
-    if not new:
-        return current
-    newest = max(new, key=lambda p: p.recorded_at)
-    if current is not None and current.recorded_at >= newest.recorded_at:
-        return current
-    if current is None:
-        current = LatestPosition(card_id=card.id)
-        db.session.add(current)
-    current.lat, current.lon, current.geom = newest.lat, newest.lon, point(newest.lat, newest.lon)
-    current.recorded_at, current.received_at, current.last_contact_at = newest.recorded_at, now, now
-    current.accuracy_m, current.battery_pct = newest.accuracy_m, newest.battery_pct
-    return current
+def _lock_latest(card_id: str) -> LatestPosition | None:
+    """The card's latest position, locked on PostgreSQL so concurrent batches of one card queue."""
+    return db.session.get(LatestPosition, card_id, with_for_update=db.engine.dialect.name == "postgresql",
+                          populate_existing=True)
+
+
+def _insert(*, card_id: str, device_id: str | None, pings: list[PingInput], source: str,
+            now: datetime) -> set[str]:
+    """Insert the pings, skipping any that a concurrent request stored first; their client ids."""
+    if not pings:
+        return set()
+    rows: list[dict[str, Any]] = [
+        {"card_id": card_id, "device_id": device_id, "client_id": p.client_id, "lat": p.lat, "lon": p.lon,
+         "geom": point(p.lat, p.lon), "recorded_at": p.recorded_at, "received_at": now,
+         "accuracy_m": p.accuracy_m, "battery_pct": p.battery_pct, "speed_mps": p.speed_mps,
+         "heading_deg": p.heading_deg, "altitude_m": p.altitude_m, "source": source}
+        for p in pings
+    ]
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    stored: set[str] = set()
+    for start in range(0, len(rows), 250):  # stays under every database's bound-parameter limit
+        statement = (dialect.insert(Ping).values(rows[start:start + 250]).on_conflict_do_nothing()
+                     .returning(Ping.client_id))
+        stored.update(db.session.scalars(statement))
+    return stored
+
+
+def _advance_latest(card_id: str, latest: LatestPosition | None, new: list[PingInput],
+                    now: datetime) -> tuple[LatestPosition | None, rules.Evaluation | None]:
+    """Move the latest position to the newest fix (by device time) and evaluate the move."""
+    if latest is not None:
+        latest.last_contact_at = now
+    newer = sorted((p for p in new if latest is None or p.recorded_at > latest.recorded_at),
+                   key=lambda p: p.recorded_at)
+    if not newer:
+        return latest, None
+    previous = None
+    if latest is not None:
+        previous = rules.PreviousState(
+            fix=rules.Fix(latest.lat, latest.lon, latest.recorded_at),
+            in_service_area=latest.in_service_area, at_sea=latest.at_sea, danger_zone_id=latest.danger_zone_id)
+    evaluation = rules.evaluate(previous=previous,
+                                fixes=[rules.Fix(p.lat, p.lon, p.recorded_at, p.client_id) for p in newer])
+    newest = newer[-1]
+    if latest is None:
+        latest = _create_latest(card_id)
+    latest.lat, latest.lon, latest.geom = newest.lat, newest.lon, point(newest.lat, newest.lon)
+    latest.recorded_at, latest.received_at, latest.last_contact_at = newest.recorded_at, now, now
+    latest.accuracy_m, latest.battery_pct = newest.accuracy_m, newest.battery_pct
+    latest.in_service_area, latest.at_sea = evaluation.in_service_area, evaluation.at_sea
+    latest.danger_zone_id = evaluation.danger_zone_id
+    return latest, evaluation
+
+
+def _create_latest(card_id: str) -> LatestPosition:
+    """A new latest-position row (a concurrent first batch of the same card may have made it)."""
+    row = LatestPosition(card_id=card_id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            row.lat, row.lon, row.geom = 0.0, 0.0, point(0.0, 0.0)
+            row.recorded_at = row.received_at = row.last_contact_at = utcnow()
+            db.session.flush()
+    except IntegrityError:
+        row = _lock_latest(card_id)
+        if row is None:
+            raise
+    return row
+
+
+def _fix_detail(fix: rules.Fix) -> dict[str, Any]:
+    return {"lat": fix.lat, "lon": fix.lon, "recorded_at": fix.recorded_at.isoformat()}
+
+
+def _apply_rules(card_id: str, evaluation: rules.Evaluation) -> list[Incident]:
+    """Raise, update or close the loop on incidents for the move's events, in time order."""
+    touched: list[Incident] = []
+    for event in evaluation.events:
+        fix = event.fix
+        if event.type == "left_area":
+            incident, _ = dispatch.raise_incident(
+                card_id=card_id, kind=IncidentKind.LEFT_AREA, severity=event.severity, lat=fix.lat, lon=fix.lon,
+                detail={"rule": "left_service_area", **_fix_detail(fix)})
+            _attach(card_id, incident, [fix])
+            touched.append(incident)
+        elif event.type in ("entered_danger", "crossed_danger"):
+            assert event.zone is not None
+            crossed = event.type == "crossed_danger"
+            incident, _ = dispatch.raise_incident(
+                card_id=card_id, kind=IncidentKind.DANGER_ZONE, severity=event.severity, lat=fix.lat, lon=fix.lon,
+                zone_id=event.zone.id,
+                detail={"rule": "crossed_danger_zone" if crossed else "entered_danger_zone",
+                        "zone_id": event.zone.id, "zone": event.zone.name, **_fix_detail(fix)})
+            _attach(card_id, incident, [fix, event.previous] if crossed and event.previous else [fix])
+            touched.append(incident)
+        elif event.type == "returned_area":
+            incident = _returned(card_id, IncidentKind.LEFT_AREA, {"reason": "back inside the service area",
+                                                                  **_fix_detail(fix)})
+            touched.extend([incident] if incident else [])
+        elif event.type == "left_danger":
+            incident = _returned(card_id, IncidentKind.DANGER_ZONE,
+                                 {"reason": "out of the danger zone",
+                                  "zone_id": event.zone.id if event.zone else None, **_fix_detail(fix)})
+            touched.extend([incident] if incident else [])
+    return touched
+
+
+def _returned(card_id: str, kind: IncidentKind, detail: dict[str, Any]) -> Incident | None:
+    """Record on the open incident's timeline that the tourist is back (it stays open for the 191 center)."""
+    incident = dispatch.open_incident(card_id=card_id, kind=kind)
+    if incident is None:
+        return None
+    incident.updated_at = utcnow()
+    dispatch.record_event(incident, "returned", actor="system", detail=detail)
+    return incident
+
+
+def _attach(card_id: str, incident: Incident, fixes: list[rules.Fix | None]) -> None:
+    """Keep the pings that raised an incident past the retention period (evidence)."""
+    client_ids = [f.client_id for f in fixes if f is not None and f.client_id]
+    if client_ids:
+        db.session.execute(update(Ping).where(Ping.card_id == card_id, Ping.client_id.in_(client_ids),
+                                              Ping.incident_id.is_(None)).values(incident_id=incident.id))
+
+
+def overdue_threshold(*, at_sea: bool) -> timedelta:
+    """How long without contact before a card is overdue (shorter when last seen at sea)."""
+    config = current_app.config
+    seconds = config["OVERDUE_AT_SEA_AFTER_S"] if at_sea else config["OVERDUE_AFTER_S"]
+    return timedelta(seconds=int(seconds))
+
+
+def _close_overdue_loop(card_id: str, previous_contact: datetime, latest: LatestPosition | None,
+                        now: datetime) -> None:
+    """Contact again after a silence long enough to be overdue: note it on the open overdue incident."""
+    shortest = min(overdue_threshold(at_sea=True), overdue_threshold(at_sea=False))
+    if now - previous_contact < shortest:
+        return
+    detail: dict[str, Any] = {"reason": "contact again", "silent_s": int((now - previous_contact).total_seconds())}
+    if latest is not None:
+        detail.update(lat=latest.lat, lon=latest.lon, recorded_at=latest.recorded_at.isoformat())
+    _returned(card_id, IncidentKind.OVERDUE, detail)

@@ -1,0 +1,123 @@
+"""Zones (public GeoJSON with ETag, admin changes) and facilities (nearest first) endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from backend.audit import service as audit
+from backend.auth.decorators import staff_required
+from backend.auth.models import Role
+from backend.extensions import db
+from geo import service
+from geo.models import Zone
+from geo.schemas import (
+    FacilityCollectionSchema,
+    FacilityQuerySchema,
+    ZoneCollectionSchema,
+    ZoneFeatureInSchema,
+    ZoneFeatureSchema,
+    ZoneQuerySchema,
+)
+
+zones_blp = Blueprint("zones", __name__, url_prefix="/api/v1/zones", description="Geofence zones of Phuket")
+facilities_blp = Blueprint("facilities", __name__, url_prefix="/api/v1/facilities",
+                           description="Hospitals, police, marine police and entry checkpoints")
+
+
+def _zone_or_404(zone_id: int) -> Zone:
+    zone = service.get_zone(zone_id=zone_id)
+    if zone is None:
+        abort(404, message=f"no zone {zone_id}")
+    return zone
+
+
+def _save(body: dict[str, Any], zone: Zone | None) -> Zone:
+    try:
+        if zone is None:
+            return service.create_zone(geometry=body["geometry"], properties=body["properties"])
+        return service.update_zone(zone=zone, geometry=body["geometry"], properties=body["properties"])
+    except service.ZoneConflict as exc:
+        db.session.rollback()
+        abort(422, message=str(exc), errors={"json": {"properties": {"slug": [str(exc)]}}})
+
+
+@zones_blp.route("")
+class Zones(MethodView):
+    """Every zone, and adding one."""
+
+    @zones_blp.arguments(ZoneQuerySchema, location="query")
+    @zones_blp.response(200, ZoneCollectionSchema,
+                        description="GeoJSON FeatureCollection; send If-None-Match with the ETag to get 304")
+    @zones_blp.alt_response(304, description="Not modified since the ETag you hold")
+    def get(self, args: dict):
+        """All zones as GeoJSON (cacheable: ETag and conditional GET)."""
+        collection = service.zones_collection(kinds=args.get("kind"))
+        response = Response(collection.body, mimetype="application/json")
+        response.set_etag(collection.etag)
+        response.headers["Cache-Control"] = "public, no-cache"
+        return response.make_conditional(request)
+
+    @staff_required(Role.ADMIN)
+    @zones_blp.arguments(ZoneFeatureInSchema)
+    @zones_blp.response(201, ZoneFeatureSchema)
+    def post(self, body: dict):
+        """Add a zone (admin): a GeoJSON Feature with a Polygon or MultiPolygon."""
+        zone = _save(body, None)
+        audit.record("zone.create", subject_type="zone", subject_id=zone.id,
+                     detail={"name": zone.name, "kind": zone.kind})
+        db.session.commit()
+        return service.zone_feature(zone)
+
+
+@zones_blp.route("/<int:zone_id>")
+class ZoneById(MethodView):
+    """One zone."""
+
+    @zones_blp.response(200, ZoneFeatureSchema)
+    def get(self, zone_id: int):
+        """One zone as a GeoJSON Feature."""
+        return service.zone_feature(_zone_or_404(zone_id))
+
+    @staff_required(Role.ADMIN)
+    @zones_blp.arguments(ZoneFeatureInSchema)
+    @zones_blp.response(200, ZoneFeatureSchema)
+    def put(self, body: dict, zone_id: int):
+        """Replace a zone's geometry and properties (admin)."""
+        zone = _save(body, _zone_or_404(zone_id))
+        audit.record("zone.update", subject_type="zone", subject_id=zone.id,
+                     detail={"name": zone.name, "kind": zone.kind})
+        db.session.commit()
+        return service.zone_feature(zone)
+
+    @staff_required(Role.ADMIN)
+    @zones_blp.response(204)
+    def delete(self, zone_id: int):
+        """Remove a zone (admin)."""
+        zone = _zone_or_404(zone_id)
+        audit.record("zone.delete", subject_type="zone", subject_id=zone.id,
+                     detail={"name": zone.name, "kind": zone.kind})
+        service.delete_zone(zone=zone)
+        db.session.commit()
+
+
+@facilities_blp.route("")
+class Facilities(MethodView):
+    """Facilities, nearest first when asked from a point."""
+
+    @facilities_blp.arguments(FacilityQuerySchema, location="query")
+    @facilities_blp.response(200, FacilityCollectionSchema)
+    def get(self, args: dict):
+        """Facilities as GeoJSON; with lat/lon, the nearest (real distance in metres) first."""
+        kinds = args.get("kind")
+        if "lat" in args:
+            found = service.nearest_facilities(lat=args["lat"], lon=args["lon"], kinds=kinds,
+                                               limit=args.get("limit", 3))
+            features = [service.facility_feature(f, d) for f, d in found]
+        else:
+            facilities = service.list_facilities(kinds=kinds)[: args.get("limit")]
+            features = [service.facility_feature(f) for f in facilities]
+        return {"type": "FeatureCollection", "features": features}
