@@ -1,8 +1,16 @@
-"""Incidents and the 191 center's workflow."""
+"""Incidents and the 191 center's workflow: REST API, Socket.IO feed and the console page."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this domain's blueprints, CLI and events."""
-    from backend.dispatch import models  # noqa: F401  (register tables)
+    """Register this domain's blueprints, Socket.IO handlers and the realtime emitter."""
+    from backend.dispatch import events, models  # noqa: F401  (register tables)
+    from backend.dispatch.views import blp, console
+    from backend.extensions import api
+    from notifications import realtime
+
+    api.register_blueprint(blp)
+    app.register_blueprint(console)
+    events.register()
+    realtime.register()

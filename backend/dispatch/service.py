@@ -5,6 +5,18 @@ every event; after the transaction commits, the stored events are handed to the 
 emitters (the 191 center's Socket.IO feed), so nothing is emitted for a rolled-back change.
 Listeners registered with :func:`on_incident_event` run inside the transaction (e.g. queueing
 a push message to the tourist in the outbox), so they commit or roll back with the change.
+
+Ordering of ``seq`` under concurrent writers: on PostgreSQL a sequence value is taken at
+insert time, so without care transaction A could take seq 10, B take 11 and commit first; a
+dispatcher who resumed in between would hold 11 and never see 10. Every transaction that
+writes an incident event therefore first takes one transaction-level advisory lock
+(:func:`serialize_event_log`), held until it commits or rolls back: event-writing transactions
+commit one after another, so seq order equals commit order and "everything after my last seq"
+is always complete. Incident events are rare next to pings (the lock is only taken by
+transactions that raise or change an incident), so the serialisation costs nothing that
+matters. The lock is taken before the incident row is locked or updated, so two writers never
+wait on each other in opposite orders. SQLite has a single writer, which gives the same
+guarantee by itself.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, select
+from sqlalchemy import case, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.dispatch.models import (
@@ -44,6 +56,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     IncidentStatus.RESOLVED: (),
     IncidentStatus.CANCELLED: (),
 }
+
+# pg_advisory_xact_lock key of the incident event log (any constant unique to this purpose)
+EVENT_LOG_LOCK_KEY = 191_0001
 
 IncidentListener = Callable[[Incident, IncidentEvent], None]
 EventEmitter = Callable[[list[dict[str, Any]]], None]
@@ -74,9 +89,19 @@ def representation(incident: Incident) -> dict[str, Any]:
     return IncidentSchema().dump(incident)
 
 
+def serialize_event_log() -> None:
+    """Hold the event-log lock until this transaction ends (PostgreSQL; a no-op on SQLite).
+
+    Re-entrant: taking it again in the same transaction costs one round trip and never waits.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK_KEY})
+
+
 def record_event(incident: Incident, type_: str, *, actor: str | None = None,
                  detail: dict[str, Any] | None = None) -> IncidentEvent:
     """Store an event (with a new ``seq``) for ``incident``, to be emitted after commit."""
+    serialize_event_log()
     db.session.flush()
     row = IncidentEvent(incident_id=incident.id, type=type_, actor=actor, detail=detail,
                         snapshot=representation(incident), at=utcnow())
@@ -104,6 +129,7 @@ def raise_incident(*, card_id: str, kind: IncidentKind, severity: Severity, lat:
     A repeat updates position, note and zone and may raise the severity; it never opens a
     second incident (a partial unique index enforces this even under concurrent requests).
     """
+    serialize_event_log()
     existing = open_incident(card_id=card_id, kind=kind)
     if existing is None:
         incident = Incident(card_id=card_id, kind=str(kind), status=IncidentStatus.NEW.value,
@@ -199,3 +225,133 @@ def _emit_committed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
     session.info.pop("pts_incident_events", None)
+
+
+# --- the 191 center's workflow -----------------------------------------------------------
+
+class IncidentNotFound(Exception):
+    """No incident has that id."""
+
+
+SEVERITY_ORDER = case(
+    {Severity.CRITICAL.value: 0, Severity.HIGH.value: 1, Severity.MEDIUM.value: 2, Severity.LOW.value: 3},
+    value=Incident.severity, else_=4)
+
+STATUS_FILTERS: dict[str, tuple[str, ...]] = {
+    "open": _OPEN,
+    "closed": (IncidentStatus.RESOLVED.value, IncidentStatus.CANCELLED.value),
+    **{s.value: (s.value,) for s in IncidentStatus},
+}
+
+
+def list_incidents(*, status: str | None = None, kind: str | None = None, severity: str | None = None,
+                   card_id: str | None = None, limit: int = 200) -> list[Incident]:
+    """Incidents matching the filters, most severe first, then the longest waiting first."""
+    query = select(Incident)
+    if status:
+        query = query.where(Incident.status.in_(STATUS_FILTERS[status]))
+    if kind:
+        query = query.where(Incident.kind == kind)
+    if severity:
+        query = query.where(Incident.severity == severity)
+    if card_id:
+        query = query.where(Incident.card_id == card_id)
+    return list(db.session.scalars(query.order_by(SEVERITY_ORDER, Incident.created_at, Incident.id).limit(limit)))
+
+
+def last_seq() -> int:
+    """The newest committed event's ``seq`` (0 when there is none)."""
+    return db.session.scalar(select(func.max(IncidentEvent.seq))) or 0
+
+
+def get_incident(*, incident_id: int) -> Incident | None:
+    """The incident with that id, or None."""
+    return db.session.get(Incident, incident_id)
+
+
+def lock_incident(*, incident_id: int) -> Incident | None:
+    """Load the incident for a change, locked against concurrent changes until commit.
+
+    The event-log lock comes first (see the module docstring), then the row: ``FOR UPDATE``
+    on PostgreSQL; on SQLite a no-op write takes the database's write lock before the read, so
+    the status read below is the latest and no other writer can change it before we commit.
+    """
+    serialize_event_log()
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Incident).where(Incident.id == incident_id).values(status=Incident.status))
+    return db.session.scalars(
+        select(Incident).where(Incident.id == incident_id).with_for_update()
+        .execution_options(populate_existing=True)).first()
+
+
+def change_status(*, incident_id: int, to: IncidentStatus, actor: str | None, unit: str | None = None,
+                  resolution: str | None = None, note: str | None = None) -> Incident:
+    """Move an incident along its lifecycle; raises IncidentNotFound or InvalidTransition."""
+    incident = lock_incident(incident_id=incident_id)
+    if incident is None:
+        raise IncidentNotFound(incident_id)
+    return transition(incident, to, actor=actor, unit=unit, resolution=resolution, note=note)
+
+
+def note_incident(*, incident_id: int, note: str, actor: str | None) -> Incident:
+    """Add a dispatcher's note to an incident's timeline; raises IncidentNotFound."""
+    incident = lock_incident(incident_id=incident_id)
+    if incident is None:
+        raise IncidentNotFound(incident_id)
+    add_note(incident, note, actor=actor)
+    return incident
+
+
+class IncidentDetail:
+    """An incident plus what the detail view adds (timeline, holder, card, stay, last position)."""
+
+    def __init__(self, incident: Incident, **extra: Any) -> None:
+        self._incident = incident
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._incident, name)
+
+
+def incident_detail(incident: Incident) -> IncidentDetail:
+    """The incident with its timeline, holder, card, current stay and last position."""
+    from backend.cards.models import Card
+    from backend.hotels.models import Hotel, Stay
+    from backend.tracking.models import LatestPosition
+
+    card = db.session.get(Card, incident.card_id)
+    stay_row = db.session.execute(
+        select(Stay, Hotel).join(Hotel, Hotel.id == Stay.hotel_id)
+        .where(Stay.card_id == incident.card_id, Stay.checked_out_at.is_(None))).first()
+    stay = None
+    if stay_row is not None:
+        s, hotel = stay_row
+        stay = {"hotel_id": hotel.id, "hotel": hotel.name, "hotel_phone": hotel.phone, "room": s.room,
+                "checked_in_at": s.checked_in_at}
+    return IncidentDetail(
+        incident,
+        timeline=timeline(incident.id),
+        holder=card.tourist if card else None,
+        card=None if card is None else {"card_id": card.id, "kind": card.kind, "status": card.effective_status(),
+                                        "checkpoint": card.checkpoint, "expires_at": card.expires_at},
+        stay=stay,
+        last_position=db.session.get(LatestPosition, incident.card_id),
+    )
+
+
+class UnknownCard(Exception):
+    """No card has that id."""
+
+
+def open_call_incident(*, card_id: str, kind: IncidentKind, severity: Severity | None, lat: float | None,
+                       lon: float | None, accuracy_m: float | None, category: str | None, note: str | None,
+                       actor: str) -> tuple[Incident, bool]:
+    """Open (or join) an incident for a card from a 191 call; returns (incident, created)."""
+    from backend.cards.models import Card
+
+    if db.session.get(Card, card_id) is None:
+        raise UnknownCard(card_id)
+    if severity is None:
+        severity = Severity.CRITICAL if kind == IncidentKind.SOS else Severity.HIGH
+    return raise_incident(card_id=card_id, kind=kind, severity=severity, lat=lat, lon=lon, accuracy_m=accuracy_m,
+                          category=category, note=note, actor=actor, detail={"source": "191 call"})

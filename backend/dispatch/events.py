@@ -1,0 +1,221 @@
+"""Socket.IO namespace ``/dispatch``: the 191 console's live incident feed and tourist positions.
+
+- ``connect(auth)``: ``auth={"token": <staff access token>}`` of a dispatcher or admin, else
+  refused. The client joins the dispatchers' room, where every committed incident event is
+  emitted as ``incident`` (see :mod:`notifications.realtime`), and receives ``hello``
+  ``{username, role, last_seq}``.
+- ``resume {after_seq}``: every stored event with a larger ``seq`` is emitted again as
+  ``incident``, in order, to this client only; the acknowledgement is ``{replayed, last_seq}``.
+- ``viewport {bbox}``: the map's viewport (``"minLon,minLat,maxLon,maxLat"`` or four numbers).
+  The client gets the tourists inside at once as ``positions {reset: true, items, truncated}``,
+  then, every ``POSITION_TICK_S`` seconds, ``positions {reset: false, items}`` with only what
+  changed inside the viewport.
+
+The position feed works with any number of server processes without a message queue: each
+process polls the database for positions heard since its last tick (one indexed query per tick
+for all its consoles) and sends each of its own clients the changes inside that client's
+viewport. Changes are coalesced per tourist and at most ``POSITION_BATCH`` are sent per tick, so
+10,000 moving tourists arrive as a steady trickle of small batches, never as a flood.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask_socketio import ConnectionRefusedError, join_room
+
+from backend.audit.service import record
+from backend.auth.decorators import has_role, staff_from_token
+from backend.auth.models import Role, User
+from backend.auth.tokens import InvalidToken, TokenKind, decode
+from backend.dispatch import positions, service
+from backend.extensions import db, socketio
+from backend.models_base import utcnow
+from notifications.realtime import DISPATCHERS_ROOM, NAMESPACE
+
+log = logging.getLogger(__name__)
+
+POSITION_TICK_S = 2.0
+POSITION_BATCH = 500  # positions sent to one console per tick, at most
+SNAPSHOT_LIMIT = 10_000  # tourists sent when a viewport is set, at most
+# how far back each tick looks: a row written by a transaction that committed late (or by a
+# server whose clock is slightly behind) is still seen; repeats are filtered by recorded_at
+LOOKBACK = timedelta(seconds=15)
+REPLAY_PAGE = 1000
+
+
+@dataclass
+class Console:
+    """One connected dispatcher console (a Socket.IO session of this process)."""
+
+    user_id: int
+    username: str
+    expires_at: datetime | None
+    bbox: positions.BBox | None = None
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # card id -> newest item, coalesced
+
+
+class PositionFeed:
+    """This process's consoles and the background task that sends them position changes."""
+
+    def __init__(self) -> None:
+        self.consoles: dict[str, Console] = {}
+        self.lock = threading.Lock()
+        self._started = False
+        self._sent: dict[str, datetime] = {}  # card id -> recorded_at already sent (within LOOKBACK)
+        self._since: datetime | None = None
+
+    def start(self, app: Flask) -> None:
+        """Start the background task once per process (on the first console)."""
+        with self.lock:
+            if self._started:
+                return
+            self._started = True
+        socketio.start_background_task(self._loop, app)
+
+    def _loop(self, app: Flask) -> None:
+        while True:
+            socketio.sleep(POSITION_TICK_S)
+            with app.app_context():
+                try:
+                    self.tick()
+                except Exception:  # the feed must survive a database hiccup
+                    log.exception("position feed tick failed")
+                finally:
+                    db.session.remove()
+
+    def tick(self) -> None:
+        """One pass: drop expired sessions, gather position changes, send each console its batch."""
+        now = utcnow()
+        with self.lock:
+            consoles = dict(self.consoles)
+        for sid, console in consoles.items():
+            if console.expires_at is not None and console.expires_at <= now:
+                socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+        watching = {sid: c for sid, c in consoles.items() if c.bbox is not None}
+        since = (self._since or now) - LOOKBACK
+        self._since = now
+        if not watching:
+            self._sent.clear()
+            return
+        changed = positions.positions_contacted_since(since=since)
+        sent = {p.card_id: p.recorded_at for p in changed}
+        fresh = [p for p in changed if self._sent.get(p.card_id) != p.recorded_at]
+        self._sent = sent
+        for sid, console in watching.items():
+            with self.lock:
+                for p in fresh:
+                    if console.bbox is not None and console.bbox.contains(p.lat, p.lon):
+                        console.pending.pop(p.card_id, None)
+                        console.pending[p.card_id] = p.item()
+                batch = [console.pending.pop(k) for k in list(console.pending)[:POSITION_BATCH]]
+            if batch:
+                socketio.server.emit("positions", {"reset": False, "items": batch, "pending": len(console.pending)},
+                                     to=sid, namespace=NAMESPACE, ignore_queue=True)
+
+    def set_viewport(self, sid: str, bbox: positions.BBox) -> None:
+        """Remember the console's viewport (what was pending for the old one is dropped)."""
+        with self.lock:
+            console = self.consoles.get(sid)
+            if console is not None:
+                console.bbox = bbox
+                console.pending.clear()
+
+
+feed = PositionFeed()
+
+
+def _token_expiry(token: str) -> datetime | None:
+    try:
+        exp = decode(TokenKind.STAFF_ACCESS, token).get("exp")
+    except InvalidToken:
+        return None
+    return None if exp is None else datetime.fromtimestamp(int(exp), UTC)
+
+
+def on_connect(auth: Any = None) -> None:
+    """Admit dispatchers and admins with a valid access token; refuse everyone else."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    user = staff_from_token(token if isinstance(token, str) else None)
+    if user is None:
+        raise ConnectionRefusedError("a valid staff access token is required (auth={token})")
+    if not has_role(user, (Role.DISPATCHER,)):
+        raise ConnectionRefusedError("only dispatchers and admins may connect")
+    with feed.lock:
+        feed.consoles[request.sid] = Console(user_id=user.id, username=user.username,
+                                             expires_at=_token_expiry(token))
+    join_room(DISPATCHERS_ROOM)
+    feed.start(current_app._get_current_object())
+    socketio.server.emit("hello", {"username": user.username, "role": user.role, "last_seq": service.last_seq()},
+                         to=request.sid, namespace=NAMESPACE, ignore_queue=True)
+
+
+def on_disconnect(*_args: Any) -> None:
+    """Forget the console."""
+    with feed.lock:
+        feed.consoles.pop(request.sid, None)
+
+
+def _console() -> Console | None:
+    """This client's console while its token is unexpired and its account active (set as ``g.staff``)."""
+    with feed.lock:
+        console = feed.consoles.get(request.sid)
+    if console is None or (console.expires_at is not None and console.expires_at <= utcnow()):
+        return None
+    user = db.session.get(User, console.user_id)
+    if user is None or not user.is_active:
+        return None
+    g.staff = user
+    return console
+
+
+def on_resume(data: Any = None) -> dict[str, Any]:
+    """Re-emit every stored event after ``after_seq`` to this console, in order."""
+    if _console() is None:
+        return {"error": "session expired: sign in again"}
+    after = data.get("after_seq") if isinstance(data, dict) else None
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        return {"error": "after_seq must be a non-negative integer"}
+    replayed, last = 0, after
+    while True:
+        rows = service.events_after(last, limit=REPLAY_PAGE)
+        for row in rows:
+            socketio.server.emit("incident", service.event_payload(row), to=request.sid, namespace=NAMESPACE,
+                                 ignore_queue=True)
+            last = row.seq
+        replayed += len(rows)
+        if len(rows) < REPLAY_PAGE:
+            break
+    return {"replayed": replayed, "last_seq": last}
+
+
+def on_viewport(data: Any = None) -> dict[str, Any]:
+    """Set the map viewport; the tourists inside are sent at once, then their changes every tick."""
+    console = _console()
+    if console is None:
+        return {"error": "session expired: sign in again"}
+    try:
+        bbox = positions.BBox.parse(data.get("bbox") if isinstance(data, dict) else None)
+    except ValueError as exc:
+        return {"error": str(exc)}
+    feed.set_viewport(request.sid, bbox)
+    found, truncated = positions.positions_in(bbox=bbox, limit=SNAPSHOT_LIMIT)
+    record("positions.read", subject_type="position",
+           detail={"bbox": [bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat], "count": len(found),
+                   "via": "socket"})
+    db.session.commit()
+    socketio.server.emit("positions", {"reset": True, "items": [p.item() for p in found], "truncated": truncated},
+                         to=request.sid, namespace=NAMESPACE, ignore_queue=True)
+    return {"ok": True, "count": len(found), "truncated": truncated}
+
+
+def register() -> None:
+    """Bind the handlers to the current Socket.IO server (called by every ``create_app``)."""
+    for name, handler in (("connect", on_connect), ("disconnect", on_disconnect), ("resume", on_resume),
+                          ("viewport", on_viewport)):
+        socketio.on_event(name, handler, namespace=NAMESPACE)
