@@ -1,8 +1,22 @@
 """Delivery: push through an outbox, realtime fan-out to dispatchers, broadcasts and CAP."""
 
-from flask import Flask
+from flask import Blueprint, Flask
+
+# The console's broadcast composer (broadcasts.js), served at /static/notifications/.
+static_blp = Blueprint("notifications_static", __name__, static_folder="static",
+                       static_url_path="/static/notifications")
 
 
 def init_app(app: Flask) -> None:
-    """Register this domain's blueprints, CLI and events."""
-    from notifications import models  # noqa: F401  (register tables)
+    """Register the broadcast and inbox APIs, the outbox jobs and listeners, and the static files."""
+    from backend.extensions import api
+    from notifications import (
+        models,  # noqa: F401  (register tables)
+        outbox,  # noqa: F401  (registers the incident listener and the jobs)
+    )
+    from notifications.views import blp, inbox_blp
+
+    api.register_blueprint(blp)
+    api.register_blueprint(inbox_blp)
+    app.register_blueprint(static_blp)
+    app.config.setdefault("CARD_EXPIRY_NOTICE_S", 2 * 86400)

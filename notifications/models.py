@@ -3,40 +3,62 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
 from backend.models_base import UTCDateTime, utcnow
 
 
+class OutboxStatus(StrEnum):
+    """Where a message is on its way to the phone.
+
+    ``held``: kept in the outbox (and the tourist's in-app inbox) but not pushed — no push
+    channel is configured (the embedded default logs it instead) or the device has no push token.
+    """
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up: too many attempts, rejected by FCM, or expired
+    DROPPED = "dropped"  # the device's token is dead (UNREGISTERED): token cleared
+    HELD = "held"
+
+
 class OutboxMessage(db.Model):
     """A message to a tourist, stored first and delivered (with retries) by the periodic job.
 
-    It is also the tourist's inbox in the companion app.
+    One row per target device (``device_id`` NULL when the card has no device yet); rows of the
+    same event share ``event_key``. It is also the tourist's inbox in the companion app.
     """
 
     __tablename__ = "outbox_messages"
+    __table_args__ = (
+        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        Index("ix_outbox_messages_card_event", "card_id", "event_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     card_id: Mapped[str] = mapped_column(ForeignKey("cards.id"), index=True)
     device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"), index=True)
     topic: Mapped[str] = mapped_column(String(40))  # sos_received, danger_zone, broadcast, …
+    event_key: Mapped[str | None] = mapped_column(String(120))  # e.g. "incident:12:acknowledged"
     language: Mapped[str] = mapped_column(String(35), default="en")
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending|sent|failed|dropped|held
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     last_error: Mapped[str | None] = mapped_column(String(500))
     provider_message_id: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # not pushed after this
 
 
 class Broadcast(db.Model):
@@ -46,9 +68,14 @@ class Broadcast(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identifier: Mapped[str] = mapped_column(String(120), unique=True)
+    language: Mapped[str] = mapped_column(String(35), default="en")  # of headline/message
     headline: Mapped[str] = mapped_column(String(300))
     message: Mapped[str] = mapped_column(Text)
-    translations: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {lang: {headline, message}}
+    instruction: Mapped[str | None] = mapped_column(Text)
+    # {lang: {headline, message, instruction?}}
+    translations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    category: Mapped[str] = mapped_column(String(10), default="Safety")  # CAP category
+    event: Mapped[str] = mapped_column(String(120), default="Safety warning")  # CAP event
     severity: Mapped[str] = mapped_column(String(10))  # Extreme | Severe | Moderate | Minor
     urgency: Mapped[str] = mapped_column(String(12), default="Immediate")
     certainty: Mapped[str] = mapped_column(String(12), default="Observed")
@@ -58,4 +85,11 @@ class Broadcast(db.Model):
     recipients: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[int | None]  # staff user id (no FK: SQLite cannot add one in place)
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        """Not cancelled and not expired."""
+        now = now or utcnow()
+        return self.cancelled_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,212 @@
+"""Geo-targeted safety broadcasts: store, notify every tracked tourist inside, list, cancel.
+
+The area is a polygon drawn by the dispatcher or an existing zone. Recipients are the cards
+that are tracked right now (:meth:`Card.is_trackable`) whose latest position lies inside the
+area (its boundary included), found with one spatial query; each of their devices gets an
+outbox message in its language, in the same transaction as the broadcast itself.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.validation import explain_validity
+from sqlalchemy import func, select
+
+from backend.audit.service import record as audit
+from backend.cards.models import Card, CardStatus
+from backend.extensions import db
+from backend.geometry import to_element
+from backend.models_base import utcnow
+from backend.tracking.models import Device, LatestPosition
+from notifications import messages
+from notifications.models import Broadcast
+from notifications.outbox import queue_for_card
+
+SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor")
+URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
+CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
+CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
+              "CBRNE", "Other")
+# A generous region around Phuket: an area beyond it is a mistake (swapped lat/lon, another country).
+REGION = box(97.0, 6.5, 99.8, 9.5)
+MAX_VERTICES = 2000
+
+
+class AreaError(ValueError):
+    """The broadcast area cannot be used; ``str(exc)`` says why."""
+
+
+def polygon_from_geojson(coordinates: list[list[list[float]]]) -> MultiPolygon:
+    """A valid area from GeoJSON Polygon coordinates (one closed outer ring, lon/lat), or :class:`AreaError`."""
+    if len(coordinates) != 1:
+        raise AreaError("the polygon must have exactly one ring (CAP areas have no holes)")
+    ring = coordinates[0]
+    if len(ring) < 4:
+        raise AreaError("a ring needs at least 4 positions (the first repeated last)")
+    if len(ring) > MAX_VERTICES:
+        raise AreaError(f"a ring may have at most {MAX_VERTICES} positions")
+    points = []
+    for position in ring:
+        if len(position) not in (2, 3) or not all(math.isfinite(v) for v in position):
+            raise AreaError("each position must be [lon, lat] with finite numbers")
+        lon, lat = position[0], position[1]
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise AreaError(f"[{lon}, {lat}] is not a [lon, lat] position on Earth")
+        points.append((lon, lat))
+    if points[0] != points[-1]:
+        raise AreaError("the ring is not closed (its last position must equal its first)")
+    polygon = Polygon(points)
+    if polygon.is_empty or polygon.area == 0:
+        raise AreaError("the polygon encloses no area")
+    if not polygon.is_valid:
+        raise AreaError(f"the polygon is invalid: {explain_validity(polygon)}")
+    if not REGION.covers(polygon):
+        raise AreaError("the polygon is not in the Phuket region (GeoJSON order is [lon, lat])")
+    return MultiPolygon([polygon])
+
+
+def create_broadcast(*, headline: str, message: str, severity: str, area: MultiPolygon | None = None,
+                     zone_id: int | None = None, urgency: str = "Immediate", certainty: str = "Observed",
+                     category: str = "Safety", event: str | None = None, instruction: str | None = None,
+                     translations: dict[str, dict[str, str]] | None = None, language: str = "en",
+                     area_desc: str | None = None, expires_at: datetime | None = None,
+                     created_by: int | None = None) -> Broadcast:
+    """Store a broadcast and queue a message for every tracked tourist inside its area; the caller commits.
+
+    Give either ``area`` (a validated polygon) or ``zone_id``; an unknown zone raises :class:`AreaError`.
+    """
+    if zone_id is not None:
+        from geo.models import Zone
+
+        zone = db.session.get(Zone, zone_id)
+        if zone is None:
+            raise AreaError(f"there is no zone {zone_id}")
+        area_element, area_desc = zone.geom, area_desc or zone.name
+    elif area is not None:
+        area_element = to_element(area)
+    else:
+        raise AreaError("give a polygon or a zone_id")
+    broadcast = Broadcast(
+        identifier=f"PTS-{utcnow():%Y%m%d}-{uuid.uuid4().hex}", language=messages.primary_language(language) or "en",
+        headline=headline, message=message, instruction=instruction, translations=_clean(translations),
+        category=category, event=event or "Safety warning", severity=severity, urgency=urgency,
+        certainty=certainty, zone_id=zone_id, area=area_element, area_desc=area_desc or "Area drawn by the 191 center",
+        created_by=created_by, created_at=utcnow().replace(microsecond=0), expires_at=expires_at)
+    db.session.add(broadcast)
+    db.session.flush()
+    broadcast.recipients = _notify_recipients(broadcast)
+    audit("broadcast.create", subject_type="broadcast", subject_id=broadcast.id,
+          detail={"severity": severity, "recipients": broadcast.recipients, "zone_id": zone_id})
+    return broadcast
+
+
+def _clean(translations: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]] | None:
+    if not translations:
+        return None
+    return {messages.primary_language(lang): {k: v for k, v in text.items() if v}
+            for lang, text in translations.items()}
+
+
+def recipient_cards(broadcast: Broadcast, *, now: datetime | None = None) -> list[Card]:
+    """Tracked cards whose latest position is inside the broadcast's area (one spatial query)."""
+    now = now or utcnow()
+    inside = (select(LatestPosition.card_id)
+              .join(Broadcast, Broadcast.id == broadcast.id)
+              .where(func.ST_Intersects(Broadcast.area, LatestPosition.geom)))
+    return list(db.session.scalars(
+        select(Card).where(Card.id.in_(inside), Card.status == CardStatus.ACTIVE.value, Card.expires_at > now)))
+
+
+def _notify_recipients(broadcast: Broadcast) -> int:
+    cards = recipient_cards(broadcast)
+    devices: dict[str, list[Device]] = defaultdict(list)
+    if cards:
+        for device in db.session.scalars(select(Device).where(Device.card_id.in_([c.id for c in cards]),
+                                                              Device.revoked_at.is_(None))):
+            devices[device.card_id].append(device)
+    data = {"broadcast_id": broadcast.id, "severity": broadcast.severity, "urgency": broadcast.urgency}
+    for card in cards:
+        queue_for_card(card=card, topic="broadcast", event_key=f"broadcast:{broadcast.id}",
+                       compose=lambda lang: render_broadcast(broadcast, lang), data=data,
+                       broadcast_id=broadcast.id, expires_at=broadcast.expires_at, devices=devices.get(card.id, []))
+    return len(cards)
+
+
+def texts(broadcast: Broadcast) -> dict[str, dict[str, str | None]]:
+    """The broadcast's headline, message and instruction by language (its own language first)."""
+    out: dict[str, dict[str, str | None]] = {
+        broadcast.language: {"headline": broadcast.headline, "message": broadcast.message,
+                             "instruction": broadcast.instruction}}
+    for lang, text in (broadcast.translations or {}).items():
+        if lang != broadcast.language:
+            out[lang] = {"headline": text.get("headline") or broadcast.headline,
+                         "message": text.get("message") or broadcast.message,
+                         "instruction": text.get("instruction") or broadcast.instruction}
+    return out
+
+
+def render_broadcast(broadcast: Broadcast, language: str) -> messages.Rendered:
+    """The broadcast as a push message in ``language`` (its own language when not translated)."""
+    available = texts(broadcast)
+    lang = language if language in available else broadcast.language
+    text = available[lang]
+    body = text["message"] or ""
+    if text.get("instruction"):
+        body = f"{body}\n\n{text['instruction']}"
+    return messages.Rendered(language=lang, title=(text["headline"] or "")[:300], body=body)
+
+
+def get_broadcast(*, broadcast_id: int) -> Broadcast | None:
+    """One broadcast by id."""
+    return db.session.get(Broadcast, broadcast_id)
+
+
+def list_broadcasts(*, active_only: bool = False, limit: int = 100) -> list[Broadcast]:
+    """Broadcasts, newest first; ``active_only`` leaves out expired and cancelled ones."""
+    query = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit)
+    if active_only:
+        now = utcnow()
+        query = query.where(Broadcast.cancelled_at.is_(None),
+                            (Broadcast.expires_at.is_(None)) | (Broadcast.expires_at > now))
+    return list(db.session.scalars(query))
+
+
+def cancel_broadcast(*, broadcast: Broadcast, cancelled_by: int | None) -> Broadcast:
+    """End a broadcast early: no longer active, undelivered messages are not pushed; idempotent."""
+    from sqlalchemy import update
+
+    from notifications.models import OutboxMessage, OutboxStatus
+
+    if broadcast.cancelled_at is None:
+        broadcast.cancelled_at, broadcast.cancelled_by = utcnow().replace(microsecond=0), cancelled_by
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.broadcast_id == broadcast.id,
+                                                       OutboxMessage.status == OutboxStatus.PENDING.value)
+                           .values(status=OutboxStatus.FAILED.value, last_error="broadcast cancelled"))
+        audit("broadcast.cancel", subject_type="broadcast", subject_id=broadcast.id)
+    return broadcast
+
+
+def area_polygons(broadcast: Broadcast) -> list[Polygon]:
+    """The polygons of the broadcast's area."""
+    shape = to_shape(broadcast.area)
+    return list(shape.geoms) if hasattr(shape, "geoms") else [shape]
+
+
+def area_geojson(broadcast: Broadcast) -> dict[str, Any]:
+    """The area as a GeoJSON MultiPolygon (lon, lat), coordinates rounded to 6 decimals (~0.1 m)."""
+    from shapely.geometry import mapping
+
+    def rounded(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 6)
+        return [rounded(v) for v in value]
+
+    geometry = mapping(to_shape(broadcast.area))
+    return {"type": geometry["type"], "coordinates": rounded(geometry["coordinates"])}
