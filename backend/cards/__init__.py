@@ -4,5 +4,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this domain's blueprints, CLI and events."""
+    """Register this domain's blueprints, pages and the ``keys`` CLI."""
     from backend.cards import models  # noqa: F401  (register tables)
+    from backend.cards.cli import keys_cli
+    from backend.cards.views import blp, jwks_blp, pages
+    from backend.extensions import api
+
+    api.register_blueprint(blp)
+    api.register_blueprint(jwks_blp)
+    app.register_blueprint(pages)
+    app.cli.add_command(keys_cli)

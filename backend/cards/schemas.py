@@ -1,0 +1,234 @@
+"""Payloads of the Smart Tourist Card API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates
+
+from backend.cards import card_id as card_ids
+from backend.cards.models import Card, CardKind, Checkpoint
+from backend.cards.nationalities import is_nationality
+from backend.cards.service import REASONS, clean_name, name_problem, stay_problem
+
+CHECKPOINTS = [c.value for c in Checkpoint]
+KINDS = [k.value for k in CardKind]
+# BCP 47 language tag, loosely: language[-script][-region][-variants]
+BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8}|-[0-9][A-Za-z0-9]{3})*$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
+
+
+class CardIssueSchema(Schema):
+    """What the immigration officer enters at the checkpoint."""
+
+    full_name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                              metadata={"description": "As in the passport, any script", "example": "Anna Schmidt"})
+    nationality = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-3", "example": "DEU"})
+    passport_number = fields.String(required=True, load_only=True, validate=validate.Length(min=3, max=24),
+                                    metadata={"example": "C01X00T47"})
+    checkpoint = fields.String(required=True, validate=validate.OneOf(CHECKPOINTS))
+    stay_until = fields.Date(required=True, metadata={"description": "Last day of the stay (Thai date)"})
+    date_of_birth = fields.Date(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(PHONE, error="not a phone number"))
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    language = fields.String(load_default="en", validate=[validate.Length(max=35),
+                                                          validate.Regexp(BCP47, error="not a BCP 47 language tag")])
+    emergency_contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    kind = fields.String(load_default=CardKind.TOURIST.value, validate=validate.OneOf(KINDS))
+
+    @pre_load
+    def _tidy(self, data: Any, **_: Any) -> Any:
+        """Upper-case the nationality; empty optional strings mean "not given"."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("nationality"), str):
+            data["nationality"] = data["nationality"].strip().upper()
+        for key in ("date_of_birth", "phone", "email", "emergency_contact"):
+            if isinstance(data.get(key), str) and not data[key].strip():
+                data[key] = None
+        if data.get("language") in ("", None):
+            data.pop("language", None)
+        return data
+
+    @validates("full_name")
+    def _full_name(self, value: str, **_: Any) -> None:
+        if problem := name_problem(clean_name(value)):
+            raise ValidationError(problem)
+
+    @validates("nationality")
+    def _nationality(self, value: str, **_: Any) -> None:
+        if not is_nationality(value):
+            raise ValidationError("not an ISO 3166-1 alpha-3 country code (e.g. DEU, RUS, CHN)")
+
+    @validates("passport_number")
+    def _passport(self, value: str, **_: Any) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9]{3,20}", re.sub(r"[\s-]", "", value)):
+            raise ValidationError("3 to 20 letters and digits")
+
+    @validates("emergency_contact")
+    def _emergency_contact(self, value: str | None, **_: Any) -> None:
+        if value is not None and re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value):
+            raise ValidationError("must not contain control characters")
+
+    @validates("date_of_birth")
+    def _date_of_birth(self, value: Any, **_: Any) -> None:
+        from backend.cards.service import today_in_phuket
+
+        if value is not None and not (value.year >= 1900 and value <= today_in_phuket()):
+            raise ValidationError("must be a date in the past")
+
+    @post_load
+    def _stay(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if problem := stay_problem(data["stay_until"], data["kind"]):
+            raise ValidationError({"stay_until": [problem]})
+        return data
+
+
+def card_links(card: Card) -> dict[str, str]:
+    """Relative links to a card's QR codes and printable page."""
+    return {"qr_png": f"/api/v1/cards/{card.id}/qr.png", "qr_svg": f"/api/v1/cards/{card.id}/qr.svg",
+            "print": f"/cards/{card.id}/print"}
+
+
+class CardLinksSchema(Schema):
+    """Where the card's QR codes and printable page are."""
+
+    qr_png = fields.String()
+    qr_svg = fields.String()
+    print = fields.String()
+
+
+class IssuedCardSchema(Schema):
+    """A new card: the token for the QR and the one-time enrollment code (shown only now)."""
+
+    card_id = fields.String(required=True)
+    card_id_display = fields.String(metadata={"description": "The card id grouped for printing"})
+    card_token = fields.String(required=True, metadata={"description": "Compact JWS (ES256) — the QR content"})
+    enrollment_code = fields.String(required=True, metadata={"description": "One-time code for the companion app; "
+                                                             "stored only as a hash, never shown again"})
+    enrollment_url = fields.String(metadata={"description": "The link the enrollment QR encodes"})
+    status = fields.String(required=True)
+    kind = fields.String()
+    checkpoint = fields.String()
+    issued_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    links = fields.Nested(CardLinksSchema, required=True)
+
+
+class HolderSchema(Schema):
+    """The card holder's personal data (staff only; every read is audited)."""
+
+    full_name = fields.String()
+    nationality = fields.String()
+    passport_number = fields.String()
+    date_of_birth = fields.Date(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    language = fields.String()
+    emergency_contact = fields.String(allow_none=True)
+
+
+class CardSchema(Schema):
+    """A card and its holder."""
+
+    card_id = fields.String(attribute="id")
+    card_id_display = fields.Function(lambda card: card_ids.display(card.id))
+    status = fields.Function(lambda card: card.effective_status(),
+                             metadata={"description": "active, revoked, closed or expired"})
+    kind = fields.String()
+    checkpoint = fields.String()
+    full_name = fields.String(attribute="tourist.full_name")
+    nationality = fields.String(attribute="tourist.nationality")
+    stay_until = fields.Date()
+    issued_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime()
+    revoked_at = fields.AwareDateTime(allow_none=True)
+    revoke_reason = fields.String(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    tracking_ended_at = fields.AwareDateTime(allow_none=True)
+    enrollment_code_issued_at = fields.AwareDateTime(allow_none=True)
+    holder = fields.Nested(HolderSchema, attribute="tourist")
+    links = fields.Function(card_links, metadata={"description": "qr_png, qr_svg, print"})
+
+
+class CardSummarySchema(Schema):
+    """What a verifier sees of a card: enough to compare with the person in front of them."""
+
+    card_id = fields.String(attribute="id")
+    status = fields.Function(lambda card: card.effective_status())
+    kind = fields.String()
+    full_name = fields.String(attribute="tourist.full_name")
+    nationality = fields.String(attribute="tourist.nationality")
+    expires_at = fields.AwareDateTime()
+
+
+class VerifyRequestSchema(Schema):
+    """A card token as read from the QR."""
+
+    card_token = fields.String(required=True, validate=validate.Length(min=1, max=8192))
+
+
+_REASON_DOC = "; ".join(f"`{code}`: {text}" for code, text in REASONS.items())
+
+
+class VerificationSchema(Schema):
+    """The outcome of verifying a card token."""
+
+    valid = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True, required=True,
+                           metadata={"description": "null when valid, else one of: " + _REASON_DOC,
+                                     "enum": [str(r) for r in REASONS]})
+    card = fields.Nested(CardSummarySchema, allow_none=True, required=True,
+                         metadata={"description": "The card when the signature was valid (also when it is "
+                                                  "expired, revoked or closed), else null"})
+
+
+class RevokeSchema(Schema):
+    """Why a card is revoked."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300),
+                           metadata={"example": "passport reported stolen"})
+
+    @validates("reason")
+    def _reason(self, value: str, **_: Any) -> None:
+        if not value.strip():
+            raise ValidationError("give a reason")
+
+
+class RevocationSchema(Schema):
+    """One card that verifiers must refuse although its signature is valid."""
+
+    jti = fields.String(required=True)
+    card_id = fields.String()
+    reason = fields.String(metadata={"description": "revoked or closed"})
+    revoked_at = fields.AwareDateTime(allow_none=True)
+
+
+class RevocationListSchema(Schema):
+    """The revocation list for offline verifiers (unexpired revoked and closed cards)."""
+
+    generated_at = fields.AwareDateTime(required=True)
+    revoked = fields.List(fields.Nested(RevocationSchema), required=True)
+
+
+class EnrollmentCodeSchema(Schema):
+    """A fresh one-time enrollment code (the previous one no longer works)."""
+
+    card_id = fields.String(required=True)
+    enrollment_code = fields.String(required=True)
+    enrollment_url = fields.String(required=True)
+    enrollment_code_issued_at = fields.AwareDateTime()
+
+
+class EnrollmentQrRequestSchema(Schema):
+    """The enrollment code to print as a QR (it must be the card's current code)."""
+
+    enrollment_code = fields.String(required=True, validate=validate.Length(min=4, max=20))
+
+
+class JwksSchema(Schema):
+    """A JSON Web Key Set (RFC 7517) of the card-signing public keys."""
+
+    keys = fields.List(fields.Dict(), required=True)
