@@ -7,8 +7,9 @@ from enum import StrEnum
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.cards.models import Card
 from backend.extensions import db
 from backend.models_base import UTCDateTime, utcnow
 
@@ -59,6 +60,8 @@ class Stay(db.Model):
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_out_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     end_reason: Mapped[str | None] = mapped_column(String(24))
+
+    card: Mapped[Card] = relationship(lazy="select")
 
     @property
     def is_open(self) -> bool:
