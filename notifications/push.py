@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 100  # send_each uses one thread per message: keep batches modest
@@ -99,9 +102,16 @@ class FcmChannel:
         except ValueError:
             self._app = firebase_admin.initialize_app(cert, {"httpTimeout": timeout_s}, name=name)
         service = messaging._get_messaging_service(self._app)
+        base = "https://fcm.googleapis.com"
         if endpoint:
             # firebase-admin has no public setting for this (see the module docstring)
-            service._fcm_url = f"{endpoint.rstrip('/')}/v1/projects/{self._app.project_id}/messages:send"
+            base = endpoint.rstrip("/")
+            service._fcm_url = f"{base}/v1/projects/{self._app.project_id}/messages:send"
+        # The outbox owns retries (backoff, Retry-After) without blocking the sweep: the SDK's own
+        # in-call retries of 500/503 (which sleep, up to Retry-After, four times) are switched off.
+        service._client.session.mount(base, HTTPAdapter(pool_connections=MAX_BATCH, pool_maxsize=MAX_BATCH,
+                                                        max_retries=Retry(total=1, connect=1, read=0, status=0,
+                                                                          redirect=0, raise_on_status=False)))
 
     def _message(self, request: PushRequest) -> Any:
         m = self._messaging
