@@ -14,3 +14,4 @@ def init_app(app: Flask) -> None:
                            "description": "OwnTracks HTTP mode: user name = device_id, password = device_token"})
     api.register_blueprint(blp)
     app.cli.add_command(simulate_command)
+    __import__("mobile_api.webapp", fromlist=["init_app"]).init_app(app)  # the companion web app at /app
