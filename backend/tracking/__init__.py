@@ -1,8 +1,8 @@
-"""Devices, pings and each card's latest position."""
+"""Devices, pings and each card's latest position; overdue detection and retention jobs."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this domain's blueprints, CLI and events."""
-    from backend.tracking import models  # noqa: F401  (register tables)
+    """Register this domain's tables and periodic jobs."""
+    from backend.tracking import jobs, models  # noqa: F401  (register tables and jobs)

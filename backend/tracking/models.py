@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
@@ -36,7 +36,11 @@ class Ping(db.Model):
     """One position fix sent by a device; ``client_id`` makes re-sends idempotent."""
 
     __tablename__ = "pings"
-    __table_args__ = (UniqueConstraint("card_id", "client_id", name="uq_pings_card_client"),)
+    # On PostgreSQL (partitioned by month of recorded_at, migration 0003) the primary key is
+    # (id, recorded_at) and this unique key is (card_id, client_id, recorded_at): a unique key of
+    # a partitioned table must hold the partition key. record_pings looks ids up before inserting.
+    __table_args__ = (UniqueConstraint("card_id", "client_id", name="uq_pings_card_client"),
+                      Index("ix_pings_card_recorded_at", "card_id", "recorded_at"))
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     card_id: Mapped[str] = mapped_column(ForeignKey("cards.id"), index=True)
@@ -73,3 +77,5 @@ class LatestPosition(db.Model):
     at_sea: Mapped[bool] = mapped_column(default=False)
     in_service_area: Mapped[bool] = mapped_column(default=True)
     danger_zone_id: Mapped[int | None] = mapped_column(Integer)
+    # when ``overdue`` was last raised: once per silence, not on every sweep
+    overdue_raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,82 @@
+"""Periodic jobs of tracking: overdue detection, ping partitions, retention purge.
+
+They run in ``flask sweep`` and in the server's scheduler, one runner at a time (see
+:mod:`backend.jobs`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from backend.cards.models import Card, CardStatus
+from backend.dispatch import service as dispatch
+from backend.dispatch.models import IncidentKind, Severity
+from backend.extensions import db
+from backend.jobs import periodic_job
+from backend.models_base import utcnow
+from backend.tracking import partitions, retention
+from backend.tracking.models import LatestPosition
+from backend.tracking.service import overdue_threshold
+
+OVERDUE_CHUNK = 500
+
+
+def overdue_candidates(now: datetime, limit: int = OVERDUE_CHUNK) -> list[LatestPosition]:
+    """Tracked cards silent for longer than their threshold and not yet reported for this silence."""
+    land_cutoff = now - overdue_threshold(at_sea=False)
+    sea_cutoff = now - overdue_threshold(at_sea=True)
+    reported = and_(LatestPosition.overdue_raised_at.is_not(None),
+                    LatestPosition.overdue_raised_at >= LatestPosition.last_contact_at)
+    query = (
+        select(LatestPosition)
+        .join(Card, Card.id == LatestPosition.card_id)
+        .where(Card.status == CardStatus.ACTIVE.value, Card.expires_at > now,
+               or_(and_(LatestPosition.at_sea.is_(True), LatestPosition.last_contact_at < sea_cutoff),
+                   and_(LatestPosition.at_sea.is_(False), LatestPosition.last_contact_at < land_cutoff)),
+               ~reported)
+        .order_by(LatestPosition.last_contact_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def raise_overdue(now: datetime | None = None) -> int:
+    """Raise ``overdue`` once per silence for every tracked card past its threshold; how many."""
+    now = now or utcnow()
+    raised = 0
+    while True:
+        batch = overdue_candidates(now)
+        for position in batch:
+            silent_s = int((now - position.last_contact_at).total_seconds())
+            dispatch.raise_incident(
+                card_id=position.card_id, kind=IncidentKind.OVERDUE,
+                severity=Severity.HIGH if position.at_sea else Severity.MEDIUM,
+                lat=position.lat, lon=position.lon, accuracy_m=position.accuracy_m,
+                detail={"rule": "no_contact", "last_contact_at": position.last_contact_at.isoformat(),
+                        "silent_s": silent_s, "at_sea": position.at_sea})
+            position.overdue_raised_at = now
+            raised += 1
+        db.session.flush()
+        if len(batch) < OVERDUE_CHUNK:
+            return raised
+
+
+@periodic_job("overdue")
+def overdue_job() -> str:
+    """Raise ``overdue`` for cards with no contact for OVERDUE_AFTER_S (OVERDUE_AT_SEA_AFTER_S at sea)."""
+    return f"{raise_overdue()} overdue"
+
+
+@periodic_job("ping_partitions")
+def ping_partitions_job() -> str:
+    """Create the coming months' ping partitions ahead of time (PostgreSQL)."""
+    created = partitions.ensure_partitions()
+    return f"created {', '.join(created)}" if created else "nothing to create"
+
+
+@periodic_job("retention")
+def retention_job() -> str:
+    """Purge pings RETENTION_DAYS after their card stopped being tracked (incident evidence kept)."""
+    return str(retention.purge())
