@@ -132,7 +132,7 @@ class Pings(MethodView):
         good, rejected = _validate_pings(body["pings"])
         if not good:
             abort(422, message="no valid ping in the batch",
-                  errors={"pings": {str(r["index"]): r["errors"] for r in rejected}})
+                  errors={"json": {"pings": {str(r["index"]): r["errors"] for r in rejected}}})
         result = _store(good, "app")
         next_in = service.next_ping_in_s(current_card().id, result.latest)
         db.session.commit()
@@ -302,11 +302,11 @@ class OwnTracks(MethodView):
         try:
             batch = owntracks.parse(_json_body())
         except owntracks.OwnTracksError as exc:
-            abort(422, message="not an OwnTracks message", errors=exc.errors)
+            abort(422, message="not an OwnTracks message", errors={"json": exc.errors})
         errors = dict(batch.errors)
         pings = _protocol_pings(batch.fixes, "owntracks", errors)
         if errors and not pings:
-            abort(422, message="no usable location in the message", errors=errors)
+            abort(422, message="no usable location in the message", errors={"json": errors})
         if pings:
             _store(pings, "owntracks")
         else:
@@ -348,7 +348,7 @@ class OsmAnd(MethodView):
         try:
             message = _osmand_message()
         except osmand.OsmAndError as exc:
-            abort(422, message="not an OsmAnd position report", errors=exc.errors)
+            abort(422, message="not an OsmAnd position report", errors={"body": exc.errors})
         _osmand_device(message.osmand_id)
         device, card = current_device(), current_card()
         errors = dict(message.errors)
@@ -357,7 +357,7 @@ class OsmAnd(MethodView):
         pings = _protocol_pings(message.fixes, "osmand", errors) if trackable else []
         if not alarms and not pings:
             if errors:
-                abort(422, message="no usable position in the report", errors=errors)
+                abort(422, message="no usable position in the report", errors={"body": errors})
             if not trackable:
                 abort(403, message=f"this card is {card.effective_status()}: nothing stored")
         result = None
