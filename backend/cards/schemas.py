@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from backend.cards import card_id as card_ids
 from backend.cards.models import Card, CardKind, Checkpoint
@@ -79,11 +80,12 @@ class CardIssueSchema(Schema):
         if value is not None and not (value.year >= 1900 and value <= today_in_phuket()):
             raise ValidationError("must be a date in the past")
 
-    @post_load
-    def _stay(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        if problem := stay_problem(data["stay_until"], data["kind"]):
-            raise ValidationError({"stay_until": [problem]})
-        return data
+    @validates_schema(skip_on_field_errors=False)
+    def _stay(self, data: dict[str, Any], **_: Any) -> None:
+        """The stay must not end in the past nor too far ahead (reported with the other errors)."""
+        stay_until, kind = data.get("stay_until"), data.get("kind")
+        if isinstance(stay_until, date) and (problem := stay_problem(stay_until, kind if kind in KINDS else "tourist")):
+            raise ValidationError(problem, field_name="stay_until")
 
 
 def card_links(card: Card) -> dict[str, str]:

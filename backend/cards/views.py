@@ -284,7 +284,8 @@ def checkpoint_page():
 @pages.get("/cards/<card_id>/print")
 def print_page(card_id: str):
     """The printable card (credit-card size); its data loads with the officer's token in the page."""
-    return render_template("cards/print.html", card_id=card_ids.canonical(card_id)[:32]), 200, PAGE_HEADERS
+    return render_template("cards/print.html", card_id=card_ids.canonical(card_id)[:32],
+                           public_base=_base_url()), 200, PAGE_HEADERS
 
 
 CHECKPOINT_NAMES = {
