@@ -122,7 +122,8 @@ class HotelById(MethodView):
     def get(self, hotel_id: int):
         """The hotel, with the number of guests in house (admin, or its manager)."""
         hotel = current_hotel()
-        return {**HotelSchema().dump(hotel), "guests_in_house": service.guests_in_house(hotel=hotel)}
+        details = {name: getattr(hotel, name) for name in HotelSchema().fields if name != "guests_in_house"}
+        return {**details, "guests_in_house": service.guests_in_house(hotel=hotel)}
 
     @staff_required(Role.ADMIN)
     @blp.arguments(HotelInputSchema)
