@@ -279,8 +279,11 @@ def inbox(*, card_id: str, device_id: str | None, limit: int = 50,
           before_id: int | None = None) -> list[OutboxMessage]:
     """The card's messages, newest first, one per event (the row of ``device_id`` when there is one)."""
     query = select(OutboxMessage).where(OutboxMessage.card_id == card_id)
-    if before_id is not None:
+    if before_id is not None:  # the next page: older than that message, and not of its event
         query = query.where(OutboxMessage.id < before_id)
+        cursor = db.session.get(OutboxMessage, before_id)
+        if cursor is not None and cursor.card_id == card_id and cursor.event_key:
+            query = query.where((OutboxMessage.event_key.is_(None)) | (OutboxMessage.event_key != cursor.event_key))
     rows = db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit * 4))
     return _one_per_event(rows, device_id)[:limit]
 
