@@ -7,6 +7,7 @@ silent for longer than the overdue threshold), else ``ok``.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind
 from backend.extensions import db
 from backend.models_base import utcnow
 from backend.tracking.models import LatestPosition, Ping
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -175,26 +178,32 @@ def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+def _nearest(*, lat: float, lon: float, kind: str, limit: int) -> list[tuple[Any, float]]:
+    from geo.models import Facility
+
+    try:
+        from geo.service import nearest_facilities
+    except ImportError:
+        nearest_facilities = None
+    if nearest_facilities is not None:
+        try:
+            with db.session.begin_nested():
+                return list(nearest_facilities(lat=lat, lon=lon, kinds=[kind], limit=limit))
+        except Exception:  # a dispatcher must still see help nearby: fall back, and say so in the log
+            log.exception("geo.service.nearest_facilities failed; using great-circle distances")
+    rows = db.session.scalars(select(Facility).where(Facility.kind == kind))
+    return sorted(((f, _haversine_m(lat, lon, f.lat, f.lon)) for f in rows), key=lambda t: t[1])[:limit]
+
+
 def nearby_help(*, lat: float, lon: float) -> list[dict[str, Any]]:
     """The nearest hospitals, police, tourist police and marine police to a position, nearest first.
 
     Uses ``geo.service.nearest_facilities`` (real distances in the database) when the geo
     domain provides it; otherwise a great-circle distance over the (few dozen) facilities.
     """
-    from geo.models import Facility
-
     found: list[tuple[Any, float]] = []
-    try:
-        from geo.service import nearest_facilities
-    except ImportError:
-        nearest_facilities = None
     for kind, limit in NEARBY_KINDS.items():
-        if nearest_facilities is not None:
-            found.extend(nearest_facilities(lat=lat, lon=lon, kinds=[kind], limit=limit))
-        else:
-            rows = db.session.scalars(select(Facility).where(Facility.kind == kind))
-            ranked = sorted(((f, _haversine_m(lat, lon, f.lat, f.lon)) for f in rows), key=lambda t: t[1])
-            found.extend(ranked[:limit])
+        found.extend(_nearest(lat=lat, lon=lon, kind=kind, limit=limit))
     found.sort(key=lambda t: t[1])
     return [{"id": f.id, "kind": f.kind, "name": f.name, "name_th": f.name_th, "phone": f.phone,
              "lat": f.lat, "lon": f.lon, "distance_m": round(float(d), 1)} for f, d in found]

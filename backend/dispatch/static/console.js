@@ -1,0 +1,499 @@
+/* 191 dispatcher console: live map, incident list, SOS alarm, incident workflow.
+ *
+ * Data: REST (/api/v1/dispatch/…, /api/v1/zones) with the signed-in staff token, and the
+ * Socket.IO namespace /dispatch for live incident events (with seq, replayed on reconnect)
+ * and batched tourist positions for the visible map area.
+ */
+(function () {
+  "use strict";
+
+  var PHUKET = [7.95, 98.34];
+  var TOKEN_KEY = "pts.console.token";
+  var SEV_RANK = { critical: 0, high: 1, medium: 2, low: 3 };
+  var OPEN = { new: true, acknowledged: true, dispatched: true };
+  var KIND = {
+    sos: "SOS · ขอความช่วยเหลือ", danger_zone: "เขตอันตราย · Danger zone",
+    left_area: "ออกนอกพื้นที่ · Left area", overdue: "ขาดการติดต่อ · Overdue",
+  };
+  var STATUS = {
+    new: "ใหม่ · New", acknowledged: "รับทราบ · Acknowledged", dispatched: "ส่งหน่วยแล้ว · Dispatched",
+    resolved: "ปิดเหตุ · Resolved", cancelled: "ยกเลิก · Cancelled",
+  };
+  var SEVERITY = { critical: "วิกฤต · Critical", high: "สูง · High", medium: "ปานกลาง · Medium", low: "ต่ำ · Low" };
+  var EVENT = {
+    created: "เปิดเหตุ · Opened", updated: "อัปเดต · Updated", acknowledged: "รับทราบ · Acknowledged",
+    dispatched: "ส่งหน่วย · Dispatched", resolved: "ปิดเหตุ · Resolved", cancelled: "ยกเลิก · Cancelled",
+    note: "บันทึก · Note", returned: "กลับเข้าพื้นที่ · Returned",
+  };
+  var FACILITY = {
+    hospital: "โรงพยาบาล · Hospital", police: "ตำรวจ · Police", tourist_police: "ตำรวจท่องเที่ยว · Tourist police",
+    marine_police: "ตำรวจน้ำ · Marine police", checkpoint: "ด่าน · Checkpoint",
+  };
+  var STATUS_COLOR = { ok: "#2fbf71", overdue: "#f5a524", outside: "#a66cff", danger: "#ff6b3d", sos: "#ff1f3d" };
+
+  var $ = function (id) { return document.getElementById(id); };
+  var state = {
+    token: null, user: null, socket: null, started: false,
+    incidents: {},          // id -> incident (with _seq: the seq it reflects)
+    seen: {},               // seq -> true (dedupe live + replayed events)
+    received: [],           // [seq, receivedAtMs] of recent events, for a safe resume point
+    baselineSeq: 0,         // last_seq of the latest full list
+    alarmed: {},            // incident id -> true while a new SOS awaits acknowledgement
+    selected: null, detail: null,
+    tourists: {},           // card id -> circle marker
+  };
+
+  // --- helpers -------------------------------------------------------------------------
+  function esc(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function ago(iso) {
+    var s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min";
+    if (s < 86400) return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+    return Math.floor(s / 86400) + " d";
+  }
+  function time(iso) {
+    return iso ? new Date(iso).toLocaleString("en-GB", { timeZone: "Asia/Bangkok", hour12: false }) : "—";
+  }
+  function api(method, path, body) {
+    var opts = { method: method, headers: { Authorization: "Bearer " + state.token } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(path, opts).then(function (r) {
+      if (r.status === 401) { signOut("สิทธิ์หมดอายุ · Session expired, please sign in again"); }
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { var e = new Error(data.message || r.statusText); e.status = r.status; e.data = data; throw e; }
+        return data;
+      });
+    });
+  }
+
+  // --- the map -------------------------------------------------------------------------
+  var map = L.map("map", { zoomControl: true, preferCanvas: true }).setView(PHUKET, 11);
+  var tileUrl = document.body.getAttribute("data-tile-url");
+  if (tileUrl) {
+    L.tileLayer(tileUrl, {
+      maxZoom: 19, attribution: "© OpenStreetMap contributors", crossOrigin: true,
+    }).addTo(map);
+  }
+  map.createPane("zones").style.zIndex = 350;
+  var zoneRenderer = L.svg({ pane: "zones" });
+  var zoneLayer = L.layerGroup().addTo(map);
+  var touristLayer = L.markerClusterGroup({ chunkedLoading: true, maxClusterRadius: 50, disableClusteringAtZoom: 17 })
+    .addTo(map);
+  var incidentLayer = L.layerGroup().addTo(map);
+  var detailLayer = L.layerGroup().addTo(map);
+  var incidentMarkers = {};
+
+  var ZONE_STYLE = {
+    island: { color: "#5b4a2f", weight: 1.5, fillColor: "#efe6cf", fillOpacity: 0.95 },
+    service_area: { color: "#1d4e89", weight: 2, dashArray: "8 6", fill: false },
+    danger: { color: "#c0392b", weight: 1.5, fillColor: "#e74c3c", fillOpacity: 0.35 },
+    caution: { color: "#d68910", weight: 1.5, fillColor: "#f5b041", fillOpacity: 0.3 },
+  };
+  function loadZones() {
+    return fetch("/api/v1/zones").then(function (r) { return r.ok ? r.json() : { features: [] }; }).then(function (fc) {
+      zoneLayer.clearLayers();
+      var order = { service_area: 0, island: 1, caution: 2, danger: 3 };
+      (fc.features || []).slice().sort(function (a, b) {
+        return (order[a.properties.kind] || 9) - (order[b.properties.kind] || 9);
+      }).forEach(function (f) {
+        var p = f.properties || {};
+        L.geoJSON(f, { pane: "zones", renderer: zoneRenderer, style: ZONE_STYLE[p.kind] || ZONE_STYLE.caution, interactive: p.kind !== "island" && p.kind !== "service_area" })
+          .bindTooltip(esc(p.name) + (p.severity ? " · " + esc(p.severity) : ""), { sticky: true })
+          .addTo(zoneLayer);
+      });
+    }).catch(function () { /* the map still works without zones */ });
+  }
+
+  function touristMarker(item) {
+    var marker = state.tourists[item.card_id];
+    var latlng = [item.lat, item.lon];
+    var color = STATUS_COLOR[item.status] || STATUS_COLOR.ok;
+    var label = esc(item.full_name) + " (" + esc(item.nationality) + ")<br>" + esc(item.card_id) +
+      " · " + esc(item.status) + "<br>" + time(item.recorded_at);
+    if (!marker) {
+      marker = L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: color, fillOpacity: 1 });
+      marker.bindTooltip(label);
+      state.tourists[item.card_id] = marker;
+      return marker;
+    }
+    marker.setLatLng(latlng);
+    marker.setStyle({ fillColor: color });
+    marker.setTooltipContent(label);
+    return null;
+  }
+  function onPositions(msg) {
+    if (msg.reset) {
+      touristLayer.clearLayers();
+      state.tourists = {};
+    }
+    var fresh = [];
+    (msg.items || []).forEach(function (item) {
+      var m = touristMarker(item);
+      if (m) fresh.push(m);
+    });
+    if (fresh.length) touristLayer.addLayers(fresh);
+    if (!msg.reset) touristLayer.refreshClusters();
+    $("tourist-count").textContent = Object.keys(state.tourists).length + " บนแผนที่ · on map" +
+      (msg.truncated ? " (บางส่วน · partial)" : "");
+  }
+  var viewportTimer = null;
+  function sendViewport() {
+    clearTimeout(viewportTimer);
+    viewportTimer = setTimeout(function () {
+      if (!state.socket || !state.socket.connected) return;
+      var b = map.getBounds().pad(0.1);
+      var bbox = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())];
+      state.socket.emit("viewport", { bbox: bbox.map(function (n) { return +n.toFixed(5); }) });
+    }, 300);
+  }
+  map.on("moveend", sendViewport);
+
+  function incidentIcon(inc) {
+    var short = { sos: "SOS", danger_zone: "!", left_area: "↗", overdue: "⏱" }[inc.kind] || "?";
+    var pulse = inc.status === "new" && inc.kind === "sos" ? " pulse" : "";
+    return L.divIcon({
+      className: "", iconSize: [30, 30], iconAnchor: [15, 15],
+      html: '<div class="incident-marker kind-' + esc(inc.kind) + pulse + '" data-incident="' + inc.id + '">' + short + "</div>",
+    });
+  }
+  function drawIncidentMarker(inc) {
+    var marker = incidentMarkers[inc.id];
+    if (!OPEN[inc.status] || inc.lat === null || inc.lon === null || inc.lat === undefined) {
+      if (marker) { incidentLayer.removeLayer(marker); delete incidentMarkers[inc.id]; }
+      return;
+    }
+    if (!marker) {
+      marker = L.marker([inc.lat, inc.lon], { icon: incidentIcon(inc), zIndexOffset: inc.kind === "sos" ? 2000 : 1000 });
+      marker.on("click", function () { select(inc.id); });
+      incidentMarkers[inc.id] = marker.addTo(incidentLayer);
+    } else {
+      marker.setLatLng([inc.lat, inc.lon]);
+      marker.setIcon(incidentIcon(inc));
+    }
+    marker.bindTooltip(esc(KIND[inc.kind] || inc.kind) + " — " + esc(inc.tourist ? inc.tourist.full_name : inc.card_id));
+  }
+
+  // --- incidents -------------------------------------------------------------------------
+  function sorted() {
+    var filter = $("filter-kind").value;
+    return Object.keys(state.incidents).map(function (k) { return state.incidents[k]; }).filter(function (i) {
+      return OPEN[i.status] && (!filter || i.kind === filter);
+    }).sort(function (a, b) {
+      return (SEV_RANK[a.severity] - SEV_RANK[b.severity]) || (Date.parse(a.created_at) - Date.parse(b.created_at)) || (a.id - b.id);
+    });
+  }
+  var renderQueued = false;
+  function render() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(function () {
+      renderQueued = false;
+      var items = sorted();
+      $("incident-count").textContent = items.length;
+      $("incident-empty").hidden = items.length > 0;
+      $("incident-list").innerHTML = items.map(function (i) {
+        var t = i.tourist || {};
+        var cls = "incident" + (state.selected === i.id ? " selected" : "") + (state.alarmed[i.id] ? " alarming" : "");
+        return '<li class="' + cls + '" data-id="' + i.id + '" data-kind="' + esc(i.kind) + '" data-status="' + esc(i.status) + '">' +
+          '<span class="sev sev-' + esc(i.severity) + '" title="' + esc(SEVERITY[i.severity]) + '"></span>' +
+          '<span><div class="title">' + esc(KIND[i.kind] || i.kind) + " — " + esc(t.full_name || i.card_id) + "</div>" +
+          '<div class="sub">' + esc(t.nationality || "") + " · " + esc(i.card_id) + (i.zone ? " · " + esc(i.zone.name) : "") +
+          (i.category ? " · " + esc(i.category) : "") + (i.unit ? " · " + esc(i.unit) : "") + "</div></span>" +
+          '<span class="meta"><span class="badge badge-' + esc(i.status) + '">' + esc(STATUS[i.status] || i.status) + "</span>" +
+          '<div class="age" data-created="' + esc(i.created_at) + '">' + ago(i.created_at) + "</div></span></li>";
+      }).join("");
+      updateAlarm();
+    });
+  }
+  $("incident-list").addEventListener("click", function (ev) {
+    var li = ev.target.closest("li[data-id]");
+    if (li) select(+li.getAttribute("data-id"));
+  });
+  $("filter-kind").addEventListener("change", render);
+  setInterval(function () {
+    document.querySelectorAll(".age[data-created]").forEach(function (el) { el.textContent = ago(el.getAttribute("data-created")); });
+  }, 5000);
+
+  function applyIncident(inc, seq) {
+    var known = state.incidents[inc.id];
+    if (known && known._seq >= seq) return false;  // older than what we show
+    var copy = Object.assign({}, inc, { _seq: seq });
+    delete copy.seq; delete copy.event;
+    state.incidents[inc.id] = copy;
+    drawIncidentMarker(copy);
+    if (copy.kind === "sos" && copy.status === "new") state.alarmed[copy.id] = true;
+    else delete state.alarmed[copy.id];
+    if (state.tourists[copy.card_id] && copy.kind === "sos") {
+      state.tourists[copy.card_id].setStyle({ fillColor: OPEN[copy.status] ? STATUS_COLOR.sos : STATUS_COLOR.ok });
+    }
+    return true;
+  }
+  function onIncidentEvent(ev) {
+    if (state.seen[ev.seq]) return;
+    state.seen[ev.seq] = true;
+    state.received.push([ev.seq, Date.now()]);
+    if (state.received.length > 500) state.received.splice(0, state.received.length - 500);
+    if (applyIncident(ev, ev.seq)) {
+      render();
+      if (state.selected === ev.id) loadDetail(ev.id);
+    }
+  }
+  function loadIncidents() {
+    return api("GET", "/api/v1/dispatch/incidents?status=open&limit=1000").then(function (data) {
+      state.baselineSeq = Math.max(state.baselineSeq, data.last_seq);
+      var ids = {};
+      data.items.forEach(function (inc) { ids[inc.id] = true; applyIncident(inc, data.last_seq); });
+      Object.keys(state.incidents).forEach(function (id) {  // closed while we were away
+        var inc = state.incidents[id];
+        if (!ids[id] && OPEN[inc.status] && inc._seq <= data.last_seq) {
+          delete state.incidents[id]; delete state.alarmed[id]; drawIncidentMarker({ id: +id, status: "resolved" });
+        }
+      });
+      render();
+    });
+  }
+  // Resume from the newest seq received at least 5 s before we lost the connection: events of
+  // different server processes may arrive slightly out of order, and replayed duplicates are
+  // dropped by seq, so starting a little early never loses an event and never shows one twice.
+  function resumePoint(lostAt) {
+    var point = state.baselineSeq;
+    state.received.forEach(function (r) { if (r[1] <= lostAt - 5000 && r[0] > point) point = r[0]; });
+    return point;
+  }
+
+  // --- the SOS alarm ------------------------------------------------------------------------
+  var audio = { ctx: null, timer: null };
+  function beep() {
+    if (!audio.ctx) return;
+    var t = audio.ctx.currentTime;
+    [0, 0.25].forEach(function (offset, n) {
+      var osc = audio.ctx.createOscillator(), gain = audio.ctx.createGain();
+      osc.type = "square";
+      osc.frequency.value = n ? 660 : 880;
+      gain.gain.setValueAtTime(0.0001, t + offset);
+      gain.gain.exponentialRampToValueAtTime(0.4, t + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + offset + 0.22);
+      osc.connect(gain).connect(audio.ctx.destination);
+      osc.start(t + offset);
+      osc.stop(t + offset + 0.24);
+    });
+  }
+  function unlockAudio() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!audio.ctx && Ctx) { try { audio.ctx = new Ctx(); } catch (e) { audio.ctx = null; } }
+    if (audio.ctx && audio.ctx.state === "suspended") audio.ctx.resume();
+  }
+  document.addEventListener("click", unlockAudio);
+  document.addEventListener("keydown", unlockAudio);
+  function updateAlarm() {
+    var ids = Object.keys(state.alarmed).filter(function (id) {
+      var i = state.incidents[id];
+      return i && i.kind === "sos" && i.status === "new";
+    });
+    var on = ids.length > 0;
+    document.body.classList.toggle("alarm", on);
+    $("alarm-banner").hidden = !on;
+    if (on) {
+      var first = state.incidents[ids[0]];
+      $("alarm-text").textContent = (first.tourist ? first.tourist.full_name : first.card_id) +
+        (ids.length > 1 ? " (+" + (ids.length - 1) + ")" : "");
+      $("alarm-open").onclick = function () { select(first.id); };
+      if (!audio.timer) { beep(); audio.timer = setInterval(beep, 1000); }
+    } else if (audio.timer) {
+      clearInterval(audio.timer);
+      audio.timer = null;
+    }
+    window.ptsConsole.alarm = on;
+    window.ptsConsole.beeping = !!audio.timer;
+  }
+
+  // --- incident detail and workflow -----------------------------------------------------------
+  function select(id) {
+    state.selected = id;
+    render();
+    var inc = state.incidents[id];
+    if (inc && inc.lat !== null && inc.lat !== undefined) map.setView([inc.lat, inc.lon], Math.max(map.getZoom(), 14));
+    loadDetail(id, true);
+  }
+  function row(label, value) {
+    return "<dt>" + esc(label) + "</dt><dd>" + (value === null || value === undefined || value === "" ? "—" : esc(value)) + "</dd>";
+  }
+  function loadDetail(id, withContext) {
+    return api("GET", "/api/v1/dispatch/incidents/" + id).then(function (d) {
+      if (state.selected !== id) return;
+      state.detail = d;
+      var h = d.holder || d.tourist || {};
+      $("detail").hidden = false;
+      $("detail-title").textContent = (KIND[d.kind] || d.kind) + " #" + d.id;
+      $("detail-tourist").innerHTML = row("ชื่อ · Name", h.full_name) + row("สัญชาติ · Nationality", h.nationality) +
+        row("โทร · Phone", h.phone) + row("ภาษา · Language", h.language) + row("ผู้ติดต่อฉุกเฉิน · Emergency", h.emergency_contact) +
+        row("บัตร · Card", d.card_id + (d.card ? " (" + d.card.status + ")" : "")) +
+        row("โรงแรม · Hotel", d.stay ? d.stay.hotel + (d.stay.room ? ", room " + d.stay.room : "") + (d.stay.hotel_phone ? " · " + d.stay.hotel_phone : "") : null) +
+        row("ตำแหน่งล่าสุด · Last fix", d.last_position ? time(d.last_position.recorded_at) + (d.last_position.battery_pct !== null ? " · 🔋" + Math.round(d.last_position.battery_pct) + "%" : "") : null);
+      $("detail-incident").innerHTML = row("สถานะ · Status", STATUS[d.status] || d.status) +
+        row("ความรุนแรง · Severity", SEVERITY[d.severity] || d.severity) + row("เวลา · Opened", time(d.created_at) + " (" + ago(d.created_at) + ")") +
+        row("พิกัด · Position", d.lat !== null ? d.lat.toFixed(5) + ", " + d.lon.toFixed(5) + (d.accuracy_m ? " ±" + Math.round(d.accuracy_m) + " m" : "") : null) +
+        row("เขต · Zone", d.zone ? d.zone.name : null) + row("ประเภท · Category", d.category) +
+        row("หน่วย · Unit", d.unit) + row("ผล · Resolution", d.resolution) + row("บันทึก · Note", d.note);
+      $("detail-timeline").innerHTML = d.timeline.map(function (e) {
+        var extra = e.detail ? Object.keys(e.detail).filter(function (k) { return typeof e.detail[k] !== "object"; })
+          .map(function (k) { return k + ": " + e.detail[k]; }).join(", ") : "";
+        return '<li><span class="t">' + time(e.at) + "</span> " + esc(EVENT[e.type] || e.type) +
+          (e.actor ? " — " + esc(e.actor) : "") + (extra ? "<br><small>" + esc(extra) + "</small>" : "") + "</li>";
+      }).join("");
+      var open = OPEN[d.status];
+      document.querySelector('[data-action="acknowledge"]').disabled = d.status !== "new";
+      document.querySelector('[data-action="dispatch"]').disabled = !(d.status === "new" || d.status === "acknowledged");
+      document.querySelector('[data-action="resolve"]').disabled = !open;
+      if (withContext) loadContext(d);
+    }).catch(function (e) { $("action-error").textContent = e.message; });
+  }
+  function loadContext(d) {
+    detailLayer.clearLayers();
+    $("detail-nearby").innerHTML = "";
+    api("GET", "/api/v1/dispatch/cards/" + encodeURIComponent(d.card_id) + "/track?hours=24").then(function (fc) {
+      var pts = fc.features.map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; });
+      if (pts.length) {
+        L.polyline(pts, { color: "#00e5ff", weight: 3, dashArray: "6 4" }).addTo(detailLayer);
+        pts.forEach(function (p) { L.circleMarker(p, { radius: 3, color: "#00e5ff" }).addTo(detailLayer); });
+      }
+    }).catch(function () {});
+    api("GET", "/api/v1/dispatch/incidents/" + d.id + "/nearby").then(function (data) {
+      $("detail-nearby").innerHTML = data.items.length ? data.items.map(function (f) {
+        L.marker([f.lat, f.lon], { icon: L.divIcon({ className: "facility-marker", iconSize: [26, 26], html: { hospital: "H", marine_police: "⚓" }[f.kind] || "P" }) })
+          .bindTooltip(esc(f.name)).addTo(detailLayer);
+        return "<li><strong>" + esc(FACILITY[f.kind] || f.kind) + "</strong>: " + esc(f.name) + (f.name_th ? " (" + esc(f.name_th) + ")" : "") +
+          " — " + (f.distance_m / 1000).toFixed(1) + " km" + (f.phone ? " · ☎ " + esc(f.phone) : "") + "</li>";
+      }).join("") : "<li>—</li>";
+    }).catch(function () {});
+  }
+  document.getElementById("actions").addEventListener("click", function (ev) {
+    var btn = ev.target.closest("button[data-action]");
+    if (!btn || !state.selected) return;
+    var action = btn.getAttribute("data-action"), body = {};
+    $("action-error").textContent = "";
+    if (action === "dispatch") {
+      body.unit = $("unit").value.trim();
+      if (!body.unit) { $("action-error").textContent = "ระบุหน่วย · Enter the unit you are sending"; $("unit").focus(); return; }
+    } else if (action === "resolve") {
+      var resolution = $("resolution").value.trim();
+      if (resolution) body.resolution = resolution;
+    } else if (action === "notes") {
+      body.note = $("note").value.trim();
+      if (!body.note) { $("note").focus(); return; }
+    }
+    btn.disabled = true;
+    var id = state.selected;
+    api("POST", "/api/v1/dispatch/incidents/" + id + "/" + action, body).then(function (inc) {
+      var field = { dispatch: "unit", resolve: "resolution", notes: "note" }[action];
+      if (field) $(field).value = "";
+      // show the new state at once; the socket event (with its seq) follows and confirms it
+      var known = state.incidents[id];
+      state.incidents[id] = Object.assign({}, inc, { _seq: known ? known._seq : 0 });
+      if (inc.status !== "new") delete state.alarmed[id];
+      drawIncidentMarker(state.incidents[id]);
+      render();
+    }).catch(function (e) {
+      $("action-error").textContent = e.message;
+    }).finally(function () { btn.disabled = false; loadDetail(id); });
+  });
+  $("detail-close").addEventListener("click", function () {
+    state.selected = null; state.detail = null; $("detail").hidden = true; detailLayer.clearLayers(); render();
+  });
+
+  // --- the live feed ------------------------------------------------------------------------
+  function setConn(cls, text) { var el = $("conn"); el.className = "conn " + cls; el.textContent = text; }
+  function connect() {
+    var lostAt = null;
+    var socket = io("/dispatch", {
+      auth: function (cb) { cb({ token: state.token }); },
+      transports: ["websocket", "polling"],
+      reconnectionDelay: 500, reconnectionDelayMax: 5000,
+    });
+    state.socket = socket;
+    socket.on("connect", function () {
+      setConn("conn-on", "ออนไลน์ · Live");
+      if (lostAt === null) {
+        loadIncidents();
+      } else {
+        socket.emit("resume", { after_seq: resumePoint(lostAt) }, function (ack) {
+          if (ack && ack.error) loadIncidents();
+        });
+        loadIncidents();  // also catches incidents closed while we were away
+      }
+      sendViewport();
+    });
+    socket.on("incident", onIncidentEvent);
+    socket.on("positions", onPositions);
+    socket.on("disconnect", function (reason) {
+      lostAt = Date.now();
+      setConn("conn-wait", "กำลังเชื่อมต่อใหม่ · Reconnecting…");
+      if (reason === "io server disconnect") {  // the server ended the session (token expired?)
+        api("GET", "/api/v1/auth/me").then(function () { socket.connect(); }).catch(function () {});
+      }
+    });
+    socket.on("connect_error", function (err) {
+      setConn("conn-off", "ออฟไลน์ · Offline");
+      if (err && /token|dispatchers/.test(err.message || "")) signOut("สิทธิ์หมดอายุ · Session expired, please sign in again");
+    });
+  }
+
+  // --- sign-in ----------------------------------------------------------------------------
+  function start(user) {
+    state.user = user;
+    $("signin").hidden = true;
+    $("who").textContent = user.username + " (" + user.role + ")";
+    $("sign-out").hidden = false;
+    if (state.started) return;
+    state.started = true;
+    loadZones();
+    connect();
+    if (window.PTSBroadcasts && typeof window.PTSBroadcasts.mount === "function") {
+      try {
+        window.PTSBroadcasts.mount({ map: map, getToken: function () { return state.token; }, container: $("broadcasts") });
+      } catch (e) { if (window.console) console.error("broadcasts failed to load", e); }
+    }
+  }
+  function signOut(message) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (state.socket) { state.socket.disconnect(); state.socket = null; }
+    state.token = null;
+    state.started = false;
+    $("signin").hidden = false;
+    $("sign-out").hidden = true;
+    $("signin-error").textContent = message || "";
+    document.body.classList.remove("alarm");
+    if (audio.timer) { clearInterval(audio.timer); audio.timer = null; }
+  }
+  $("sign-out").addEventListener("click", function () { signOut(); location.reload(); });
+  $("signin-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    unlockAudio();
+    $("signin-error").textContent = "";
+    fetch("/api/v1/auth/login", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: $("username").value, password: $("password").value }),
+    }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); }).then(function (res) {
+      if (!res.ok) throw new Error(res.d.message || "sign-in failed");
+      if (res.d.role !== "dispatcher" && res.d.role !== "admin") throw new Error("เฉพาะเจ้าหน้าที่ 191 · Dispatchers only");
+      state.token = res.d.access_token;
+      sessionStorage.setItem(TOKEN_KEY, state.token);
+      $("password").value = "";
+      start({ username: res.d.username, role: res.d.role });
+    }).catch(function (e) { $("signin-error").textContent = e.message; });
+  });
+
+  window.ptsConsole = { map: map, state: state, alarm: false };
+  state.token = sessionStorage.getItem(TOKEN_KEY);
+  if (state.token) {
+    api("GET", "/api/v1/auth/me").then(start).catch(function () { signOut(); });
+  }
+})();
