@@ -1,0 +1,499 @@
+/* The hotel manager's page: sign in, scan/upload/paste a Smart Tourist Card, check guests in
+   and out, watch their safety status. Every data call is an ordinary authorized API call. */
+(function () {
+  "use strict";
+
+  const STORE = "pts.hotel.";
+  const REFRESH_MS = 30000;
+  const $ = (id) => document.getElementById(id);
+
+  const STATUS = {
+    sos: ["SOS", "ขอความช่วยเหลือ (SOS)"],
+    in_danger: ["In a danger zone", "อยู่ในเขตอันตราย"],
+    overdue: ["No contact (overdue)", "ขาดการติดต่อ"],
+    outside_area: ["Outside Phuket", "อยู่นอกพื้นที่ภูเก็ต"],
+    ok: ["OK", "ปกติ"],
+    untracked: ["No app contact yet", "ยังไม่มีการติดต่อจากแอป"],
+  };
+  const KIND = {
+    sos: ["SOS", "ขอความช่วยเหลือ"], danger_zone: ["Danger zone", "เขตอันตราย"], overdue: ["Overdue", "ขาดการติดต่อ"],
+    left_area: ["Left the area", "ออกนอกพื้นที่"],
+  };
+  const INCIDENT_STATUS = {
+    new: ["new", "ใหม่"], acknowledged: ["acknowledged by 191", "191 รับเรื่องแล้ว"],
+    dispatched: ["help on the way", "กำลังส่งเจ้าหน้าที่"],
+  };
+  const REFUSAL_TH = {
+    malformed: "ไม่ใช่รหัสบัตรนักท่องเที่ยวอัจฉริยะ",
+    wrong_type: "รหัสนี้ไม่ใช่บัตรนักท่องเที่ยวอัจฉริยะ",
+    bad_algorithm: "ลายเซ็นของบัตรไม่ใช่แบบของระบบ บัตรอาจถูกปลอมแปลง",
+    bad_signature: "ลายเซ็นดิจิทัลของบัตรไม่ถูกต้อง บัตรอาจถูกปลอมแปลงหรือแก้ไข",
+    unknown_key: "บัตรไม่ได้ลงนามด้วยกุญแจของระบบบัตรนักท่องเที่ยว",
+    wrong_issuer: "บัตรไม่ได้ออกโดยระบบบัตรนักท่องเที่ยวภูเก็ต",
+    unknown_card: "ไม่พบบัตรนี้ในระบบ",
+    expired: "บัตรหมดอายุแล้ว",
+    revoked: "บัตรถูกเพิกถอนแล้ว",
+    closed: "บัตรถูกปิดแล้ว ผู้ถือบัตรเดินทางออกจากภูเก็ตแล้ว",
+    card_mismatch: "หมายเลขบัตรที่พิมพ์ไม่ตรงกับบัตรที่สแกน",
+  };
+
+  const state = { token: null, role: null, hotelId: null, username: null, guests: [], timer: null,
+                  stream: null, scanning: false, confirming: null };
+
+  // --- session -------------------------------------------------------------------------
+  function load() {
+    state.token = sessionStorage.getItem(STORE + "token");
+    state.role = sessionStorage.getItem(STORE + "role");
+    state.username = sessionStorage.getItem(STORE + "username");
+    const hotel = sessionStorage.getItem(STORE + "hotel_id");
+    state.hotelId = hotel ? Number(hotel) : null;
+  }
+  function save() {
+    for (const [k, v] of Object.entries({ token: state.token, role: state.role, username: state.username,
+                                          hotel_id: state.hotelId })) {
+      if (v === null || v === undefined) sessionStorage.removeItem(STORE + k);
+      else sessionStorage.setItem(STORE + k, String(v));
+    }
+  }
+  function signOut(message) {
+    stopCamera();
+    clearInterval(state.timer);
+    Object.assign(state, { token: null, role: null, hotelId: null, username: null, guests: [] });
+    save();
+    show("signin");
+    if (message) { $("signin-error").textContent = message; $("signin-error").hidden = false; }
+  }
+
+  class ApiError extends Error {
+    constructor(status, body) { super((body && body.message) || "HTTP " + status); this.status = status; this.body = body; }
+  }
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (state.token) headers.Authorization = "Bearer " + state.token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      throw new ApiError(0, { message: "No connection to the server. / ไม่สามารถเชื่อมต่อเซิร์ฟเวอร์" });
+    }
+    let data = null;
+    try { data = await response.json(); } catch (err) { data = null; }
+    if (response.status === 401 && state.token) {
+      signOut("Your session has ended; please sign in again. / กรุณาเข้าสู่ระบบอีกครั้ง");
+    }
+    if (!response.ok) throw new ApiError(response.status, data);
+    return { status: response.status, data };
+  }
+
+  // --- views ---------------------------------------------------------------------------
+  function show(which) {
+    $("signin").hidden = which !== "signin";
+    $("pick-hotel").hidden = which !== "pick";
+    $("app").hidden = which !== "app";
+    $("who").hidden = which === "signin";
+    $("hotel-name").hidden = which !== "app";
+    if (state.username) $("who-name").textContent = state.username;
+  }
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const child of children) if (child !== null && child !== undefined) node.append(child);
+    return node;
+  }
+  function bilingual(pair, cls) {
+    return el("span", { class: cls || "" }, pair[0], " ", el("span", { class: "th", lang: "th", text: pair[1] }));
+  }
+  function when(iso) {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    const minutes = Math.round((Date.now() - date.getTime()) / 60000);
+    let ago;
+    if (minutes < 1) ago = "just now";
+    else if (minutes < 60) ago = minutes + " min ago";
+    else if (minutes < 48 * 60) ago = Math.floor(minutes / 60) + " h " + (minutes % 60) + " min ago";
+    else ago = Math.floor(minutes / 1440) + " days ago";
+    return ago + " · " + date.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+  }
+
+  // --- sign-in and hotel ---------------------------------------------------------------
+  async function onSignIn(event) {
+    event.preventDefault();
+    $("signin-error").hidden = true;
+    $("signin-button").disabled = true;
+    try {
+      const { data } = await api("POST", "/api/v1/auth/login",
+        { username: $("username").value.trim(), password: $("password").value });
+      if (data.role !== "hotel_manager" && data.role !== "admin") {
+        throw new ApiError(403, { message: "This page is for hotel managers. / หน้านี้สำหรับผู้จัดการโรงแรม" });
+      }
+      Object.assign(state, { token: data.access_token, role: data.role, hotelId: data.hotel_id ?? null,
+                             username: data.username || $("username").value.trim() });
+      save();
+      $("password").value = "";
+      await start();
+    } catch (err) {
+      state.token = null;
+      save();
+      const text = err.status === 401 ? "Wrong username or password. / ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
+        : err.status === 429 ? "Too many attempts; wait a few minutes. / ลองหลายครั้งเกินไป กรุณารอสักครู่"
+        : err.message;
+      $("signin-error").textContent = text;
+      $("signin-error").hidden = false;
+    } finally {
+      $("signin-button").disabled = false;
+    }
+  }
+
+  async function start() {
+    if (!state.token) { show("signin"); return; }
+    if (!state.hotelId) {
+      if (state.role !== "admin") { signOut("Your account is not bound to a hotel."); return; }
+      const { data } = await api("GET", "/api/v1/hotels");
+      const select = $("hotel-select");
+      select.replaceChildren(...data.items.map((h) => el("option", { value: h.id, text: h.name + " (#" + h.id + ")" })));
+      show("pick");
+      return;
+    }
+    try {
+      const { data } = await api("GET", "/api/v1/hotels/" + state.hotelId);
+      $("hotel-name").textContent = data.name + (data.sha_plus_cert ? " · SHA Plus " + data.sha_plus_cert : "");
+    } catch (err) {
+      if (err.status === 403 || err.status === 404) { signOut(err.message); return; }
+    }
+    show("app");
+    await refreshGuests();
+    clearInterval(state.timer);
+    state.timer = setInterval(() => { if (!document.hidden) refreshGuests(); }, REFRESH_MS);
+  }
+
+  // --- reading the card's QR -----------------------------------------------------------
+  let detector = null;
+  async function barcodeDetector() {
+    if (detector !== null) return detector || null;
+    detector = false;
+    if ("BarcodeDetector" in window) {
+      try {
+        const formats = await window.BarcodeDetector.getSupportedFormats();
+        if (formats.includes("qr_code")) detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      } catch (err) { detector = false; }
+    }
+    return detector || null;
+  }
+
+  function decodeCanvas(canvas, attempt) {
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    if (typeof window.jsQR !== "function") return null;
+    const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: attempt });
+    return code && code.data ? code.data : null;
+  }
+
+  function drawScaled(source, width, height, maxSide) {
+    const scale = Math.min(1, maxSide / Math.max(width, height));
+    const canvas = $("frame");
+    canvas.width = Math.max(1, Math.round(width * scale));
+    canvas.height = Math.max(1, Math.round(height * scale));
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.imageSmoothingEnabled = scale < 1;
+    ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+    return canvas;
+  }
+
+  async function decodeImageFile(file) {
+    const bitmap = await createImageBitmap(file);
+    try {
+      const found = await barcodeDetector();
+      if (found) {
+        try {
+          const codes = await found.detect(bitmap);
+          if (codes.length && codes[0].rawValue) return codes[0].rawValue;
+        } catch (err) { /* fall back to jsQR */ }
+      }
+      // A phone photo is large: try a moderate size first, then the full one.
+      for (const side of [1200, 2400, 600]) {
+        const text = decodeCanvas(drawScaled(bitmap, bitmap.width, bitmap.height, side), "attemptBoth");
+        if (text) return text;
+      }
+      return null;
+    } finally {
+      if (bitmap.close) bitmap.close();
+    }
+  }
+
+  async function onFile() {
+    const file = $("qr-file").files[0];
+    if (!file) return;
+    stopCamera();
+    scanMessage("Reading the photo… / กำลังอ่านรูป…");
+    try {
+      const text = await decodeImageFile(file);
+      if (!text) { scanMessage("No QR code found in the photo. Try a sharper, closer photo. / ไม่พบ QR ในรูป"); return; }
+      gotCode(text);
+    } catch (err) {
+      scanMessage("This file could not be read as an image. / ไม่สามารถอ่านไฟล์รูปนี้");
+    } finally {
+      $("qr-file").value = "";
+    }
+  }
+
+  async function startCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      scanMessage("The camera is not available here (it needs HTTPS). Upload a photo or paste the code. " +
+                  "/ ใช้กล้องไม่ได้ กรุณาอัปโหลดรูปหรือวางรหัส");
+      return;
+    }
+    try {
+      state.stream = await navigator.mediaDevices.getUserMedia(
+        { video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+    } catch (err) {
+      scanMessage("The camera could not be opened: " + err.name + ". / เปิดกล้องไม่ได้");
+      return;
+    }
+    const video = $("video");
+    video.srcObject = state.stream;
+    await video.play().catch(() => {});
+    $("camera").hidden = false;
+    $("scan-start").hidden = true;
+    $("scan-stop").hidden = false;
+    scanMessage("Looking for the QR code… / กำลังค้นหา QR…");
+    state.scanning = true;
+    scanLoop();
+  }
+
+  async function scanLoop() {
+    if (!state.scanning) return;
+    const video = $("video");
+    if (video.readyState >= 2 && video.videoWidth) {
+      let text = null;
+      const found = await barcodeDetector();
+      if (found) {
+        try {
+          const codes = await found.detect(video);
+          if (codes.length) text = codes[0].rawValue;
+        } catch (err) { text = null; }
+      } else {
+        text = decodeCanvas(drawScaled(video, video.videoWidth, video.videoHeight, 800), "dontInvert");
+      }
+      if (text && state.scanning) { stopCamera(); gotCode(text); return; }
+    }
+    if (state.scanning) setTimeout(() => requestAnimationFrame(scanLoop), 120);
+  }
+
+  function stopCamera() {
+    state.scanning = false;
+    if (state.stream) { for (const track of state.stream.getTracks()) track.stop(); }
+    state.stream = null;
+    const video = $("video");
+    if (video) video.srcObject = null;
+    $("camera").hidden = true;
+    $("scan-start").hidden = false;
+    $("scan-stop").hidden = true;
+  }
+
+  function scanMessage(text) { $("scan-message").textContent = text || ""; }
+
+  function gotCode(text) {
+    scanMessage("QR code read. / อ่าน QR แล้ว");
+    $("card-token").value = text.trim();
+    verify();
+  }
+
+  // --- verification and check-in -------------------------------------------------------
+  let pending = null;
+
+  function resetResult() {
+    pending = null;
+    $("result").hidden = true;
+    $("result-ok").hidden = true;
+    $("result-refused").hidden = true;
+  }
+
+  function showRefusal(reason, message, card) {
+    $("result").hidden = false;
+    $("result-ok").hidden = true;
+    $("result-refused").hidden = false;
+    $("refusal-en").textContent = message || "The card is not valid.";
+    $("refusal-th").textContent = REFUSAL_TH[reason] || "บัตรไม่ถูกต้อง";
+    $("result-refused").dataset.reason = reason || "";
+    if (card) {
+      $("refusal-holder").textContent = card.full_name + " · " + card.nationality + " · " + cardId(card.card_id);
+      $("refusal-holder").hidden = false;
+    } else {
+      $("refusal-holder").hidden = true;
+    }
+  }
+
+  async function verify(event) {
+    if (event) event.preventDefault();
+    $("checkin-message").hidden = true;
+    const token = $("card-token").value.trim();
+    if (!token) { scanMessage("Scan, upload or paste the card's code first. / กรุณาสแกนหรือวางรหัสบัตร"); return; }
+    resetResult();
+    $("verify-button").disabled = true;
+    try {
+      const body = { card_token: token };
+      if ($("card-id").value.trim()) body.card_id = $("card-id").value.trim();
+      const { data } = await api("POST", "/api/v1/hotels/" + state.hotelId + "/checkins/verify", body);
+      if (!data.valid) { showRefusal(data.reason, data.message, data.card); return; }
+      pending = body;
+      $("r-name").textContent = data.card.full_name;
+      $("r-nationality").textContent = data.card.nationality;
+      $("r-card").textContent = cardId(data.card.card_id);
+      $("r-valid").textContent = new Date(data.card.expires_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      $("r-here").hidden = !data.stay;
+      $("r-elsewhere").hidden = !data.staying_elsewhere;
+      $("room").value = data.stay && data.stay.room ? data.stay.room : "";
+      $("result").hidden = false;
+      $("result-ok").hidden = false;
+      $("room").focus();
+    } catch (err) {
+      if (err.status === 422 && err.body && err.body.errors) showRefusal("malformed", err.message, null);
+      else if (err.status !== 401) scanMessage(err.message);
+    } finally {
+      $("verify-button").disabled = false;
+    }
+  }
+
+  async function checkIn(event) {
+    event.preventDefault();
+    if (!pending) return;
+    $("checkin-button").disabled = true;
+    try {
+      const room = $("room").value.trim();
+      const { status, data } = await api("POST", "/api/v1/hotels/" + state.hotelId + "/checkins",
+        { ...pending, room: room || null });
+      resetResult();
+      $("card-token").value = "";
+      $("card-id").value = "";
+      scanMessage("");
+      const message = $("checkin-message");
+      message.textContent = (status === 201 ? "Checked in: " : "Already checked in: ") + data.full_name +
+        (data.room ? " · room " + data.room : "") + (status === 201 ? " / เช็คอินเรียบร้อย" : " / เช็คอินแล้ว");
+      message.hidden = false;
+      await refreshGuests();
+    } catch (err) {
+      if (err.status === 422 && err.body && err.body.reason) showRefusal(err.body.reason, err.body.message, null);
+      else if (err.status !== 401) scanMessage(err.message);
+    } finally {
+      $("checkin-button").disabled = false;
+    }
+  }
+
+  // --- the guest list ------------------------------------------------------------------
+  async function refreshGuests() {
+    if (!state.token || !state.hotelId) return;
+    try {
+      const { data } = await api("GET", "/api/v1/hotels/" + state.hotelId + "/guests");
+      state.guests = data.items;
+      renderGuests();
+      renderCounts(data.counts || {});
+      $("updated").textContent = "Updated " + new Date().toLocaleTimeString() + " · อัปเดต";
+    } catch (err) {
+      if (err.status !== 401) $("updated").textContent = "Not updated: " + err.message;
+    }
+  }
+
+  // card ids are printed in groups of three (7KQ-4M2-ZH9)
+  function cardId(id) { return id && id.length === 9 ? id.slice(0, 3) + "-" + id.slice(3, 6) + "-" + id.slice(6) : id; }
+
+  function statusKey(guest) { return guest.status === "ok" && !guest.tracked ? "untracked" : guest.status; }
+
+  function renderCounts(counts) {
+    const items = ["sos", "in_danger", "overdue", "outside_area", "ok"].map((status) =>
+      el("li", { class: "count status-" + status, "data-status": status },
+        el("strong", { text: String(counts[status] || 0) }), " ", bilingual(STATUS[status])));
+    $("counts").replaceChildren(...items);
+    const urgent = state.guests.filter((g) => g.status === "sos" || g.status === "in_danger");
+    const alert = $("alert");
+    if (urgent.length) {
+      alert.replaceChildren(el("strong", { text: "⚠ " }),
+        urgent.map((g) => g.full_name + (g.room ? " (" + g.room + ")" : "") + ": " + STATUS[g.status][0]).join(" · "),
+        el("span", { class: "th", lang: "th",
+          text: " — แขกต้องการความช่วยเหลือ ศูนย์ 191 ได้รับแจ้งแล้ว" }),
+        el("div", { class: "hint", text: "The 191 center has been alerted. If you can help, call 191." }));
+      alert.hidden = false;
+    } else {
+      alert.hidden = true;
+    }
+  }
+
+  function renderGuests() {
+    const query = $("filter").value.trim().toLowerCase();
+    const rows = state.guests
+      .filter((g) => !query || [g.full_name, g.room || "", g.card_id, g.nationality].join(" ").toLowerCase().includes(query))
+      .map(guestRow);
+    $("guest-rows").replaceChildren(...rows);
+    $("no-guests").hidden = state.guests.length > 0;
+    $("guests").hidden = state.guests.length === 0;
+  }
+
+  function guestRow(g) {
+    const key = statusKey(g);
+    const incidents = g.open_incidents.length
+      ? el("ul", { class: "incidents" }, ...g.open_incidents.map((i) =>
+        el("li", { class: "sev-" + i.severity }, bilingual(KIND[i.kind] || [i.kind, i.kind]), " · ",
+          bilingual(INCIDENT_STATUS[i.status] || [i.status, i.status], "muted"))))
+      : el("span", { class: "muted", text: "—" });
+    const cardNote = g.card_status && g.card_status !== "active"
+      ? el("div", { class: "warn", text: "Card " + g.card_status + " — check out? / บัตรใช้ไม่ได้แล้ว" }) : null;
+    const checkout = el("button", { type: "button", class: "checkout", text: "Check out / เช็คเอาท์" });
+    checkout.addEventListener("click", () => onCheckout(g, checkout));
+    return el("tr", { class: "guest status-" + key, "data-stay-id": String(g.stay_id), "data-status": g.status },
+      el("td", { class: "status-cell" }, el("span", { class: "badge status-" + key }, bilingual(STATUS[key]))),
+      el("td", {}, el("div", { class: "name", text: g.full_name }),
+        el("div", { class: "muted", text: g.nationality + " · " + cardId(g.card_id) }), cardNote),
+      el("td", { class: "room", text: g.room || "—" }),
+      el("td", { class: "seen", text: g.tracked ? when(g.last_seen_at) : "—" }),
+      el("td", {}, incidents),
+      el("td", {}, checkout));
+  }
+
+  async function onCheckout(guest, button) {
+    if (state.confirming !== guest.stay_id) {  // two taps: no accidental check-out
+      state.confirming = guest.stay_id;
+      button.textContent = "Confirm check-out " + (guest.room || guest.full_name) + "? / ยืนยัน";
+      button.classList.add("confirm");
+      setTimeout(() => { if (state.confirming === guest.stay_id) { state.confirming = null; renderGuests(); } }, 5000);
+      return;
+    }
+    state.confirming = null;
+    button.disabled = true;
+    try {
+      await api("POST", "/api/v1/hotels/" + state.hotelId + "/stays/" + guest.stay_id + "/checkout");
+      const message = $("checkin-message");
+      message.textContent = "Checked out: " + guest.full_name + " / เช็คเอาท์เรียบร้อย";
+      message.hidden = false;
+    } catch (err) {
+      if (err.status !== 401) $("updated").textContent = "Check-out failed: " + err.message;
+    }
+    await refreshGuests();
+  }
+
+  // --- wiring --------------------------------------------------------------------------
+  document.addEventListener("DOMContentLoaded", () => {
+    $("signin-form").addEventListener("submit", onSignIn);
+    $("sign-out").addEventListener("click", () => signOut());
+    $("hotel-open").addEventListener("click", () => {
+      state.hotelId = Number($("hotel-select").value) || null;
+      save();
+      start();
+    });
+    $("scan-start").addEventListener("click", startCamera);
+    $("scan-stop").addEventListener("click", () => { stopCamera(); scanMessage(""); });
+    $("qr-file").addEventListener("change", onFile);
+    $("token-form").addEventListener("submit", verify);
+    $("checkin-form").addEventListener("submit", checkIn);
+    $("checkin-cancel").addEventListener("click", () => { resetResult(); $("card-token").value = ""; });
+    $("refresh").addEventListener("click", refreshGuests);
+    $("filter").addEventListener("input", renderGuests);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden && state.token) refreshGuests(); });
+    load();
+    start().catch((err) => signOut(err.message));
+  });
+})();
