@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask.cli import with_appcontext
 from geoalchemy2.shape import to_shape
 from shapely.geometry import shape
 from sqlalchemy import select
@@ -103,6 +104,7 @@ def seed() -> SeedResult:
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command() -> None:
     """Load Phuket's zones, facilities and checkpoints (idempotent)."""
     result = seed()

@@ -73,10 +73,12 @@ def parse_zone_geometry(geometry: Any) -> MultiPolygon:
     shape = MultiPolygon(polygons)
     if shapely.get_num_coordinates(shape) > MAX_VERTICES:
         raise GeometryError(f"geometry has more than {MAX_VERTICES} positions")
-    if shape.is_empty or shape.area == 0:
+    if shape.is_empty:
         raise GeometryError("geometry is empty (it encloses no area)")
     if not shape.is_valid:
         raise GeometryError(f"geometry is invalid: {explain_validity(shape)}")
+    if shape.area == 0:
+        raise GeometryError("geometry is empty (it encloses no area)")
     if not REGION.covers(shape):
         raise GeometryError("geometry lies (partly) far away from Phuket; check the lon/lat order")
     if area_km2(shape) > MAX_AREA_KM2:

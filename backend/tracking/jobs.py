@@ -27,8 +27,8 @@ def overdue_candidates(now: datetime, limit: int = OVERDUE_CHUNK) -> list[Latest
     """Tracked cards silent for longer than their threshold and not yet reported for this silence."""
     land_cutoff = now - overdue_threshold(at_sea=False)
     sea_cutoff = now - overdue_threshold(at_sea=True)
-    reported = and_(LatestPosition.overdue_raised_at.is_not(None),
-                    LatestPosition.overdue_raised_at >= LatestPosition.last_contact_at)
+    reported = and_(LatestPosition.overdue_contact_at.is_not(None),
+                    LatestPosition.overdue_contact_at >= LatestPosition.last_contact_at)  # this silence
     query = (
         select(LatestPosition)
         .join(Card, Card.id == LatestPosition.card_id)
@@ -56,7 +56,7 @@ def raise_overdue(now: datetime | None = None) -> int:
                 lat=position.lat, lon=position.lon, accuracy_m=position.accuracy_m,
                 detail={"rule": "no_contact", "last_contact_at": position.last_contact_at.isoformat(),
                         "silent_s": silent_s, "at_sea": position.at_sea})
-            position.overdue_raised_at = now
+            position.overdue_contact_at = position.last_contact_at
             raised += 1
         db.session.flush()
         if len(batch) < OVERDUE_CHUNK:

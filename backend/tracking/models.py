@@ -77,5 +77,5 @@ class LatestPosition(db.Model):
     at_sea: Mapped[bool] = mapped_column(default=False)
     in_service_area: Mapped[bool] = mapped_column(default=True)
     danger_zone_id: Mapped[int | None] = mapped_column(Integer)
-    # when ``overdue`` was last raised: once per silence, not on every sweep
-    overdue_raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the last contact before the silence ``overdue`` was raised for: once per silence, not every sweep
+    overdue_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,6 +1,7 @@
 """Geofencing, tracking and incident additions.
 
-- latest_positions.overdue_raised_at: ``overdue`` is raised once per silence.
+- latest_positions.overdue_contact_at: the contact whose silence ``overdue`` was raised for
+  (raised once per silence).
 - pings: index (card_id, recorded_at) for tracks and retention.
 - PostgreSQL only: ``pings`` becomes a table partitioned by month of ``recorded_at``
   (``pings_yYYYYmMM`` plus a default partition). A unique key of a partitioned table must
@@ -118,7 +119,7 @@ def _unpartition_pings():
 
 def upgrade():
     with op.batch_alter_table("latest_positions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("overdue_raised_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("overdue_contact_at", sa.DateTime(timezone=True), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         _partition_pings()
     else:
@@ -133,4 +134,4 @@ def downgrade():
         with op.batch_alter_table("pings", schema=None) as batch_op:
             batch_op.drop_index("ix_pings_card_recorded_at")
     with op.batch_alter_table("latest_positions", schema=None) as batch_op:
-        batch_op.drop_column("overdue_raised_at")
+        batch_op.drop_column("overdue_contact_at")
