@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import String, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -128,6 +129,7 @@ def start_scheduler(app: Flask) -> None:
 
 
 @click.command("sweep")
+@with_appcontext
 def sweep_command() -> None:
     """Run one pass of the periodic jobs (overdue, push outbox, retention purge)."""
     results = run_sweep()
