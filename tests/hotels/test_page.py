@@ -75,6 +75,24 @@ def _qr_png(url: str, admin_password: str, admin_username: str, card_id: str, pa
     return path
 
 
+def _camera_video(png: Path, path: Path, *, width: int = 640, height: int = 480, frames: int = 10) -> Path:
+    """A Y4M clip of the card's QR held in front of the camera (Chromium's fake capture device plays it)."""
+    from PIL import Image
+
+    qr = Image.open(png).convert("RGB")
+    side = min(width, height) - 80
+    canvas = Image.new("RGB", (width, height), (235, 230, 220))
+    canvas.paste(qr.resize((side, side), Image.NEAREST), ((width - side) // 2, (height - side) // 2))
+    y, cb, cr = canvas.convert("YCbCr").split()
+    chroma = (width // 2, height // 2)
+    frame = y.tobytes() + cb.resize(chroma).tobytes() + cr.resize(chroma).tobytes()
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + frame)
+    return path
+
+
 def test_the_page_is_served_with_a_strict_policy(client):
     response = client.get("/hotel")
     assert response.status_code == 200
@@ -101,12 +119,20 @@ def test_manager_checks_guests_in_and_out_in_the_browser(app, auth, factories, s
     pasted = factories.issued_card(full_name="Hannah Becker", nationality="DEU")
     photographed = factories.issued_card(full_name="Kenji Watanabe", nationality="JPN")
     png = _qr_png(server, PASSWORD, "site.admin", photographed["card_id"], tmp_path / "card-qr.png")
+    scanned = factories.issued_card(full_name="Priya Sharma", nationality="IND")
+    video = _camera_video(_qr_png(server, PASSWORD, "site.admin", scanned["card_id"], tmp_path / "scan.png"),
+                          tmp_path / "camera.y4m")
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        # a fake camera that films the card's QR: the live scanning path runs headless too
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"])
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1000})
+            context = browser.new_context(viewport={"width": 1100, "height": 1000})
+            context.grant_permissions(["camera"], origin=server)
+            page = context.new_page()
             problems: list[str] = []
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(str(e)))
@@ -149,6 +175,12 @@ def test_manager_checks_guests_in_and_out_in_the_browser(app, auth, factories, s
             page.fill("#room", "305")
             page.click("#checkin-button")
             expect(page.locator("tr.guest", has_text="Kenji Watanabe")).to_be_visible()
+
+            # scan with the (fake) camera: frames go through jsQR (or BarcodeDetector) until the QR is read
+            page.click("#scan-start")
+            expect(page.locator("#r-name")).to_have_text("Priya Sharma", timeout=20000)
+            expect(page.locator("#camera")).to_be_hidden()  # the camera is released once the card is read
+            page.click("#checkin-cancel")
 
             # the guest presses SOS: it shows on the list (status colour + text) and in the alert
             with app.app_context():
