@@ -354,7 +354,9 @@ class OsmAnd(MethodView):
         errors = dict(message.errors)
         alarms = [(i, fix) for i, fix in message.fixes if fix.alarm == "sos"]
         trackable = device.revoked_at is None and card.is_trackable()
-        pings = _protocol_pings(message.fixes, "osmand", errors) if trackable else []
+        # an alarm's position is stored as a ping by the SOS itself
+        plain = [(i, fix) for i, fix in message.fixes if fix.alarm != "sos"]
+        pings = _protocol_pings(plain, "osmand", errors) if trackable else []
         if not alarms and not pings:
             if errors:
                 abort(422, message="no usable position in the report", errors={"body": errors})
