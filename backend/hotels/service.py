@@ -317,6 +317,9 @@ def check_in(*, hotel: Hotel, card_token: str, room: str | None = None, card_id:
             db.session.add(stay)
             db.session.flush()
     except IntegrityError as exc:  # a concurrent check-in of the same card won the race
+        winner = open_stay(card_id=card.id)
+        if winner is not None and winner.hotel_id == hotel.id:  # a double submit here: one stay
+            return CheckIn(stay=winner, card=card, created=False)
         raise StayConflict("the card was checked in at the same moment elsewhere; try again") from exc
     audit.record("stay.checkin", subject_type="stay", subject_id=stay.id, card_id=card.id,
                  detail={"hotel_id": hotel.id, "room": room,
