@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def _decode_all(png: bytes) -> list[str]:
 
 @pytest.mark.browser
 def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, database_url):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from backend.cards.models import Card
     from backend.extensions import db
@@ -76,9 +77,8 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            # bypass_csp: our page forbids eval, which Playwright's wait_for_function needs
-            context = browser.new_context(viewport={"width": 1100, "height": 900}, device_scale_factor=3,
-                                          bypass_csp=True)
+            # no bypass_csp: the pages must work under their own Content-Security-Policy
+            context = browser.new_context(viewport={"width": 1100, "height": 900}, device_scale_factor=3)
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -88,8 +88,7 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
             page.fill("#username", "officer.hkt")
             page.fill("#password", "wrong password")
             page.click("#signin-button")
-            page.wait_for_function("document.getElementById('signin-error').textContent.length > 0")
-            assert "Wrong username or password" in page.text_content("#signin-error")
+            expect(page.locator("#signin-error")).to_contain_text("Wrong username or password")
 
             page.fill("#password", "checkpoint-pass-1")
             page.click("#signin-button")
@@ -105,8 +104,7 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
             page.fill("#stay_until", "2020-01-01")
             page.select_option("#checkpoint", "RASSADA")
             page.click("#issue-button")
-            page.wait_for_function("document.querySelector('.error[data-for=nationality]').textContent.length > 0")
-            assert "ISO 3166-1" in page.text_content(".error[data-for=nationality]")
+            expect(page.locator(".error[data-for=nationality]")).to_contain_text("ISO 3166-1")
             assert "past" in page.text_content(".error[data-for=stay_until]")
             page.screenshot(path=str(artifacts_dir / f"cards-checkpoint-validation-{label}.png"), full_page=True)
             with app.app_context():
@@ -160,8 +158,7 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
             page.reload()
             page.wait_for_selector("#new-code-button", state="visible")
             page.click("#new-code-button")
-            page.wait_for_function(f"document.getElementById('f-code').textContent !== '—' "
-                                   f"&& document.getElementById('f-code').textContent !== '{code}'")
+            expect(page.locator("#f-code")).not_to_have_text(re.compile(f"^(—|{re.escape(code)})$"))
             fresh = page.text_content("#f-code")
             found = _decode_all(page.screenshot())
             assert f"{server}/app#card_id={card_id}&code={fresh}" in found
@@ -170,7 +167,7 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
             page.goto(f"{server}/checkpoint")
             page.fill("#manage-card-id", card_id)
             page.click("#close-button")
-            page.wait_for_function("document.getElementById('manage-message').textContent.includes('closed')")
+            expect(page.locator("#manage-message")).to_contain_text("closed")
             assert errors == []
         finally:
             browser.close()

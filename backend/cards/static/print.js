@@ -3,7 +3,7 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const cardId = document.body.dataset.cardId;
+  const cardId = encodeURIComponent(document.body.dataset.cardId);
   const codeKey = `pts.enroll.${cardId}`;
 
   function takeCodeFromFragment() {
