@@ -191,6 +191,9 @@ def on_resume(data: Any = None) -> dict[str, Any]:
         replayed += len(rows)
         if len(rows) < REPLAY_PAGE:
             break
+    if replayed:  # the replayed representations carry tourists' personal data
+        record("incident.replay", subject_type="incident", detail={"after_seq": after, "count": replayed})
+        db.session.commit()
     return {"replayed": replayed, "last_seq": last}
 
 
