@@ -220,8 +220,9 @@ def deliver_batch(*, channel: push.PushChannel, limit: int = BATCH_SIZE) -> Coun
         counts[row.status] += 1
     if sendable:
         results = channel.send([_request(row, device, now) for row, device in sendable])
+        answered = utcnow()  # backoff counts from the failure, not from the claim
         for (row, device), result in zip(sendable, results, strict=True):
-            _apply(row, device, result, now)
+            _apply(row, device, result, answered)
             counts[row.status if row.status != OutboxStatus.PENDING.value else "retry"] += 1
     return counts
 
