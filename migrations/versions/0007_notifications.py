@@ -35,7 +35,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+    # SQLite (>= 3.35) drops these columns in place: recreating a SpatiaLite table that other
+    # tables reference would break their foreign keys and its geometry registration.
+    with op.batch_alter_table("broadcasts", schema=None, recreate="never") as batch_op:
         batch_op.drop_index("ix_broadcasts_expires_at")
         batch_op.drop_column("cancelled_by")
         batch_op.drop_column("cancelled_at")
@@ -44,7 +46,7 @@ def downgrade():
         batch_op.drop_column("instruction")
         batch_op.drop_column("language")
 
-    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+    with op.batch_alter_table("outbox_messages", schema=None, recreate="never") as batch_op:
         batch_op.drop_index("ix_outbox_messages_card_event")
         batch_op.drop_index("ix_outbox_messages_due")
         batch_op.drop_column("expires_at")
