@@ -137,14 +137,23 @@
   // ---- network -------------------------------------------------------------------------------
   let online = navigator.onLine;
 
-  async function api(path, { method = 'GET', body, auth = true, headers = {} } = {}) {
+  async function api(path, { method = 'GET', body, auth = true, headers = {}, timeoutMs = 20000 } = {}) {
     const h = { Accept: 'application/json', ...headers };
     if (body !== undefined) h['Content-Type'] = 'application/json';
     const device = store.get(KEY.device);
     if (auth && device) h.Authorization = `Bearer ${device.device_token}`;
-    const res = await fetch(API + path, {
-      method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store',
-    });
+    // a request stuck on a dying connection must not hold the queue: give up and retry
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let res;
+    try {
+      res = await fetch(API + path, {
+        method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store',
+        signal: controller.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     let data = null;
     if (res.status !== 204 && res.status !== 304) {
       try { data = await res.json(); } catch (_) { data = null; }
@@ -454,14 +463,14 @@
     updateMapPosition();
   }
 
-  function currentFix(timeoutMs = 10000) {
+  function currentFix(timeoutMs = 10000, maximumAgeMs = 30000) {
     return new Promise((resolve) => {
       if (!navigator.geolocation) { resolve(null); return; }
       const timer = setTimeout(() => resolve(null), timeoutMs + 500);
       navigator.geolocation.getCurrentPosition(
         (position) => { clearTimeout(timer); const fix = fixFrom(position); remember(fix); resolve(fix); },
         () => { clearTimeout(timer); resolve(null); },
-        { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 30000 },
+        { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: maximumAgeMs },
       );
     });
   }
@@ -494,7 +503,7 @@
     if (!force && Date.now() < (store.get(KEY.nextPingAt) || 0)) return;
     pinging = true;
     try {
-      const fix = freshFix(60000) || await currentFix();
+      const fix = (!force && freshFix(60000)) || await currentFix(10000, force ? 0 : 30000);
       if (!fix) return;
       const ping = { id: uuid(), ...fix };
       if (battery && Number.isFinite(battery.level)) ping.battery_pct = Math.round(battery.level * 100);
@@ -595,7 +604,8 @@
       saveSos([...sosList(), item]);
       show('home');
       renderSosStatus();
-      const fix = freshFix(60000) || await currentFix(8000) || freshFix(30 * 60000) || lastKnownFromServer();
+      // an SOS carries where the tourist is now: a new fix if one comes quickly, else the last known
+      const fix = freshFix(10000) || await currentFix(8000, 0) || freshFix(30 * 60000) || lastKnownFromServer();
       const now = sosList().find((s) => s.id === item.id);
       if (fix && now && now.state === 'waiting_position') updateSos(item.id, { ...fix, state: 'queued' });
       sosCategory = null;
@@ -616,7 +626,8 @@
 
   let flushingSos = false;
   let sosRetryTimer = null;
-  async function flushSos() {
+  async function flushSos({ now = false } = {}) {
+    if (now) saveSos(sosList().map((s) => (s.state === 'queued' ? { ...s, retry_at: null } : s)));
     if (flushingSos || !store.get(KEY.device)) return;
     flushingSos = true;
     clearTimeout(sosRetryTimer);
@@ -1019,7 +1030,7 @@
 
   // ---- the loop ------------------------------------------------------------------------------
   function flushAll() {
-    flushSos();
+    flushSos({ now: true });
     flushPings();
   }
 
