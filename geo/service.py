@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.database import is_postgres
 from backend.extensions import db
-from backend.geometry import point, to_element
+from backend.geometry import to_element
 from backend.models_base import utcnow
 from geo.models import Facility, FacilityKind, Zone, ZoneKind
 from geo.validation import as_multipolygon
@@ -165,12 +165,17 @@ def facility_kinds() -> list[str]:
 
 def _distance_expr(lat: float, lon: float):  # noqa: ANN202
     """Real distance in metres from (lat, lon): geography on PostGIS, the ellipsoid on SpatiaLite."""
-    here = point(lat, lon)
+    here = _point_sql(lat, lon)
     if is_postgres():
         from geoalchemy2 import Geography
 
-        return func.ST_Distance(cast(Facility.geom, Geography), cast(func.ST_GeomFromEWKB(here), Geography))
-    return func.ST_Distance(Facility.geom, func.ST_GeomFromEWKB(here), True)
+        return func.ST_Distance(cast(Facility.geom, Geography), cast(here, Geography))
+    return func.ST_Distance(Facility.geom, here, True)
+
+
+def _point_sql(lat: float, lon: float):  # noqa: ANN202
+    """SQL: the WGS 84 point (lat, lon)."""
+    return func.ST_GeomFromText(f"POINT({float(lon)!r} {float(lat)!r})", 4326)
 
 
 def nearest_facilities(*, lat: float, lon: float, kinds: list[str] | None = None,
@@ -182,7 +187,7 @@ def nearest_facilities(*, lat: float, lon: float, kinds: list[str] | None = None
         query = query.where(Facility.kind.in_(list(kinds)))
     if is_postgres():
         # Index-assisted (KNN on the GiST index) shortlist, then the exact geodesic order.
-        shortlist = select(Facility.id).order_by(Facility.geom.op("<->")(func.ST_GeomFromEWKB(point(lat, lon))))
+        shortlist = select(Facility.id).order_by(Facility.geom.op("<->")(_point_sql(lat, lon)))
         if kinds:
             shortlist = shortlist.where(Facility.kind.in_(list(kinds)))
         query = query.where(Facility.id.in_(shortlist.limit(max(limit * 4, 20)).scalar_subquery()))

@@ -113,11 +113,9 @@ def _insert(*, card_id: str, device_id: str | None, pings: list[PingInput], sour
         for p in pings
     ]
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stored: set[str] = set()
-    for start in range(0, len(rows), 250):  # stays under every database's bound-parameter limit
-        statement = (dialect.insert(Ping).values(rows[start:start + 250]).on_conflict_do_nothing()
-                     .returning(Ping.client_id))
-        stored.update(db.session.scalars(statement))
+    # one compiled statement, executed as "insertmanyvalues" batches (RETURNING only what was new)
+    statement = dialect.insert(Ping).on_conflict_do_nothing().returning(Ping.client_id)
+    stored = set(db.session.connection().execute(statement, rows).scalars())
     return stored
 
 

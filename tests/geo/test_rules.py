@@ -188,3 +188,27 @@ def test_spatial_decisions_agree_with_shapely(seeded):
             hits["danger"] += bool(expected_danger)
         assert disagreements == []
         assert min(hits.values()) > 0, hits  # the sample really covers every case
+
+
+def test_one_spatial_query_per_batch(seeded, factories):
+    from sqlalchemy import event
+
+    from backend.extensions import db
+
+    card = factories.card()
+    start = minutes_ago(500)
+    batch = [fix(7.70 + i * 0.004, 98.20 + (i % 7) * 0.01, start + timedelta(minutes=5 * i)) for i in range(100)]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+        statements.append(statement)
+
+    with seeded.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            send(seeded, card, *batch)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    spatial = [s for s in statements if "ST_Intersects" in s]
+    assert len(spatial) == 1
+    assert len(statements) < 30, statements  # no per-ping or per-zone round trips
