@@ -27,6 +27,7 @@ from typing import Any, TypeVar, overload
 
 from flask import g
 from flask_smorest import abort
+from sqlalchemy import select
 
 from backend.auth.decorators import bearer_token
 from backend.auth.tokens import InvalidToken, TokenKind, decode
@@ -75,11 +76,12 @@ def authenticate(token: str | None, *, device_id: str | None = None) -> tuple[De
         return None
     if device_id is not None and device_id != subject:
         return None
-    device = db.session.get(Device, subject)
-    if device is None or not device.token_hash or not hmac.compare_digest(device.token_hash, token_hash(token)):
+    row = db.session.execute(select(Device, Card).join(Card, Card.id == Device.card_id)
+                             .where(Device.id == subject)).first()  # one round trip on the hot path
+    if row is None:
         return None
-    card = db.session.get(Card, device.card_id)
-    if card is None:
+    device, card = row
+    if not device.token_hash or not hmac.compare_digest(device.token_hash, token_hash(token)):
         return None
     if device.revoked_at is not None and not revoked_with_card(device, card):
         return None

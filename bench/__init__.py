@@ -1,0 +1,1 @@
+"""Load generators and benchmarks (not tests): ``python -m bench.pings``, ``python -m bench.run``."""
