@@ -66,7 +66,12 @@ demo: deps
 	$(FLASK) demo
 
 serve: deps
+	@$(if $(SIMULATE),($(FLASK) simulate --tourists $(SIMULATE) --base-url http://$(HOST):$(PORT) --wait 120 &),true)
 	HOST=$(HOST) PORT=$(PORT) $(PY) wsgi.py
+
+# `make run SIMULATE=20` also starts 20 simulated tourists; `make simulate` runs them against a running server.
+simulate: deps
+	$(FLASK) simulate --tourists $(or $(SIMULATE),20) --base-url http://$(HOST):$(PORT) --wait 30
 
 # --- tools --------------------------------------------------------------------------------
 lint: deps-dev
