@@ -1,4 +1,25 @@
-"""Companion app HTTP surface: enrollment, pings, SOS, push token, OwnTracks and OsmAnd."""
+"""Companion app HTTP surface: enrollment, pings, SOS, push token, OwnTracks and OsmAnd.
+
+Decisions worth knowing (details in the modules' docstrings):
+
+- **Devices per card**: a card keeps up to ``MOBILE_MAX_DEVICES_PER_CARD`` (3) enrolled phones
+  (our app, OwnTracks, Traccar Client, a partner's phone). Enrolling one more revokes the least
+  recently seen; the enroll response lists the card's devices and the ones it revoked. The
+  enrollment code stays valid while the card is (a tourist who loses a phone can enroll the next
+  one); wrong codes are throttled per card (5) and per client address (30, an airport's Wi-Fi).
+- **Device tokens** are their own JWT type and audience, never expire, and are bound to the
+  device row by their SHA-256: a replaced or revoked device's token is dead. Devices die with
+  their card (the cards service stamps ``revoked_at``): pings, push token → 403.
+- **SOS is accepted from every device of the card that was not replaced**, even when the card is
+  closed, revoked or expired (safety first); its status and cancel too. A device clock that is
+  far off never blocks an SOS: the server's time is used. Retries are idempotent by the SOS's
+  client id; SOS handling is serialized per card (row lock on PostgreSQL, the write lock on
+  SQLite) and committed before the reply.
+- **Pings** are validated one by one; a batch with no valid ping is 422 (nothing stored). Device
+  times before the card's issue day or more than ``MOBILE_CLOCK_SKEW_S`` (600 s) ahead are refused.
+- **OwnTracks / Traccar Client** send no client ids: a ping's id is a UUIDv5 of the device and the
+  fix time (or the SDK's own ``uuid``), so their re-sends are idempotent too.
+"""
 
 from flask import Flask
 
