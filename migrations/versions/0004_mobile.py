@@ -1,5 +1,9 @@
 """Companion app (devices, enrollment) additions.
 
+Nothing to add: the foundation schema (0001) already holds what the mobile API needs — devices
+(unique osmand_id, token_hash, revoked_at), pings (unique per card and client id) and
+sos_signals (unique per card and client id). Kept in the chain as a no-op on both databases.
+
 Revision ID: 0004
 Revises: 0003
 """
@@ -13,7 +17,7 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    pass  # see the module docstring
 
 
 def downgrade():
