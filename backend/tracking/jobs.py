@@ -38,6 +38,9 @@ def overdue_candidates(now: datetime, limit: int = OVERDUE_CHUNK) -> list[Latest
                ~reported)
         .order_by(LatestPosition.last_contact_at)
         .limit(limit)
+        # Lock card and position first, as record_pings and the SOS path do (card before any
+        # incident lock, so no deadlock), skipping cards being written right now: not silent.
+        .with_for_update(of=(Card, LatestPosition), skip_locked=True)
     )
     return list(db.session.scalars(query))
 

@@ -95,9 +95,16 @@ def record_pings(*, card: Card, device_id: str | None, pings: list[PingInput], s
 
 
 def _lock_latest(card_id: str) -> LatestPosition | None:
-    """The card's latest position, locked on PostgreSQL so concurrent batches of one card queue."""
-    return db.session.get(LatestPosition, card_id, with_for_update=db.engine.dialect.name == "postgresql",
-                          populate_existing=True)
+    """The card's latest position, locked on PostgreSQL so concurrent batches of one card queue.
+
+    The card row is locked first, like the SOS path and the overdue job do, so that every
+    writer takes the locks in the same order (card, position, incident log): no deadlocks.
+    SQLite has one writer at a time and needs none of this.
+    """
+    postgres = db.engine.dialect.name == "postgresql"
+    if postgres:
+        db.session.execute(select(Card.id).where(Card.id == card_id).with_for_update())
+    return db.session.get(LatestPosition, card_id, with_for_update=postgres, populate_existing=True)
 
 
 def _insert(*, card_id: str, device_id: str | None, pings: list[PingInput], source: str,
