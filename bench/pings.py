@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--profile", type=Path, default=None, help="write a py-spy profile (raw/collapsed) here")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="pts-bench-"))
@@ -271,6 +272,8 @@ def main(argv: list[str] | None = None) -> dict:
             drop_database(pg_name)
         shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
     for label, run in results["runs"].items():
         h, p = run["healthz"], run["pings"]
         print(f"| {args.db} | {label} | {h['requests_per_s']:.0f} | {h['p50_ms']:.1f} / {h['p99_ms']:.1f} | "
