@@ -853,9 +853,30 @@
       el('br'), document.createTextNode(zoneExplanation(f.properties)))));
   }
 
+  function metresBetween(lat1, lon1, lat2, lon2) {
+    const rad = Math.PI / 180;
+    const a = Math.sin(((lat2 - lat1) * rad) / 2) ** 2
+      + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
+    return 2 * 6371008.8 * Math.asin(Math.sqrt(a));
+  }
+
+  function distanceToZone(fix, geometry) {
+    // 0 inside; else the distance to the nearest corner (close enough to order a list)
+    if (inGeometry(fix.lon, fix.lat, geometry)) return 0;
+    const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates || [];
+    let best = Infinity;
+    for (const rings of polygons) {
+      for (const [lon, lat] of rings[0] || []) best = Math.min(best, metresBetween(fix.lat, fix.lon, lat, lon));
+    }
+    return best;
+  }
+
   function renderMapLists() {
+    const fix = store.get(KEY.lastFix);
     const features = ((zonesData || store.get(KEY.zones) || {}).features || [])
-      .filter((f) => f.properties && ['danger', 'caution'].includes(f.properties.kind));
+      .filter((f) => f.properties && f.geometry && ['danger', 'caution'].includes(f.properties.kind))
+      .map((f) => ({ ...f, distance: fix ? distanceToZone(fix, f.geometry) : null }))
+      .sort((a, b) => (a.distance ?? 0) - (b.distance ?? 0));
     const box = $('zones-list');
     if (!features.length) {
       box.replaceChildren(el('p', { class: 'muted', text: zonesData || store.get(KEY.zones) ? t('map.no_zones') : t('map.zones_unavailable') }));
@@ -864,7 +885,9 @@
         const p = f.properties;
         return el('div', { class: `item ${p.kind}`, 'data-zone-id': p.id },
           el('h3', { text: zoneName(p) }),
-          el('p', { class: 'muted', text: `${t(`zone.label.${p.kind}`)} · ${t(`severity.${p.severity}`)}` }),
+          el('p', { class: 'muted', text: [t(`zone.label.${p.kind}`), t(`severity.${p.severity}`),
+            f.distance === 0 ? t('map.here') : (f.distance !== null ? t('map.distance', { distance: fmtDistance(f.distance) }) : '')]
+            .filter(Boolean).join(' · ') }),
           el('p', { text: zoneExplanation(p) }));
       }));
     }
