@@ -117,9 +117,12 @@ def _clean(translations: dict[str, dict[str, str]] | None) -> dict[str, dict[str
 def recipient_cards(broadcast: Broadcast, *, now: datetime | None = None) -> list[Card]:
     """Tracked cards whose latest position is inside the broadcast's area (one spatial query)."""
     now = now or utcnow()
+    min_lon, min_lat, max_lon, max_lat = to_shape(broadcast.area).bounds
     inside = (select(LatestPosition.card_id)
               .join(Broadcast, Broadcast.id == broadcast.id)
-              .where(func.ST_Intersects(Broadcast.area, LatestPosition.geom)))
+              # cheap bounding-box test first (SpatiaLite has no index here), then the exact one
+              .where(LatestPosition.lat.between(min_lat, max_lat), LatestPosition.lon.between(min_lon, max_lon),
+                     func.ST_Intersects(Broadcast.area, LatestPosition.geom)))
     return list(db.session.scalars(
         select(Card).where(Card.id.in_(inside), Card.status == CardStatus.ACTIVE.value, Card.expires_at > now)))
 
