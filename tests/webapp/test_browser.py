@@ -211,6 +211,14 @@ def test_sos_is_acknowledged_and_dispatched_in_the_cards_language(app, factories
     assert "Patong Rescue 1" in page.locator("#sos-status-detail").inner_text()
     screenshot(page, "th-sos-dispatched")
 
+    # the same updates wait in the inbox, in the card's language
+    page.click("#tab-inbox")
+    page.locator("#inbox-list .item").nth(2).wait_for()
+    titles = page.locator("#inbox-list .item h3").all_inner_texts()
+    assert len(titles) >= 3 and all(titles)
+    assert any("SOS" in title for title in titles)
+    screenshot(page, "th-inbox-sos-updates")
+
 
 def test_sos_pressed_offline_arrives_exactly_once_with_buffered_pings(app, factories, seeded, server,
                                                                        phone_context, screenshot):
@@ -291,3 +299,51 @@ def test_service_worker_serves_the_app_and_zones_offline(app, factories, seeded,
     second.goto(f"{server}/app")
     second.locator("#screen-home").wait_for(state="visible")
     assert second.locator("#call-191").is_visible()
+
+
+def _y4m_of(image, path) -> None:
+    """Write ``image`` as a one-frame YUV4MPEG2 (4:2:0) file: Chromium's fake camera plays it in a loop."""
+    frame = image.convert("YCbCr")
+    y, cb, cr = frame.split()
+    half = (frame.width // 2, frame.height // 2)
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{frame.width} H{frame.height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        out.write(b"FRAME\n" + y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes())
+
+
+def test_camera_scan_of_the_cards_enrollment_qr_enrolls(app, factories, server, screenshot, tmp_path):
+    """The in-app scanner reads the card's enrollment QR from the camera (a fake camera here)."""
+    import qrcode
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    from tests.webapp.conftest import CHROMIUM_ARGS, PATONG
+
+    card = factories.issued_card(full_name="Maria Garcia", nationality="ESP", language="en")
+    link = f"{server}/app#card_id={card['card_id']}&code={card['enrollment_code']}"
+    code = qrcode.make(link, box_size=6, border=4).convert("RGB")
+    picture = Image.new("RGB", (640, 480), "white")
+    picture.paste(code.resize((400, 400)), (120, 40))
+    video = tmp_path / "card-qr.y4m"
+    _y4m_of(picture, video)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"])
+        try:
+            context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                          is_mobile=True, has_touch=True, geolocation=PATONG,
+                                          permissions=["geolocation", "camera"])
+            context.set_default_timeout(30000)
+            page = context.new_page()
+            page.goto(f"{server}/app")
+            page.click("#scan-start")
+            page.locator("#screen-home").wait_for(state="visible")
+            page.locator("#card-name", has_text="Maria Garcia").wait_for()
+            assert page.locator("#card-id").inner_text() == card["card_id"]
+            # the camera is released once the card is read
+            assert page.evaluate("document.getElementById('scanner-video').srcObject === null"
+                                 " || document.getElementById('scanner-video').srcObject.active === false")
+            screenshot(page, "en-home-after-camera-scan")
+        finally:
+            browser.close()

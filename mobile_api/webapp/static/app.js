@@ -350,6 +350,7 @@
     clearTimeout(scanTimer);
     if (scanStream) scanStream.getTracks().forEach((track) => track.stop());
     scanStream = null;
+    $('scanner-video').srcObject = null;
     $('scanner').hidden = true;
     $('scan-start').hidden = false;
   }
