@@ -208,8 +208,9 @@ def record(*, device: Device, card: Card, pings: list[PingInput], source: str) -
 
     Raises CardNotTrackable for a closed, revoked or expired card (nothing is stored).
     """
-    touch(device)
-    return record_pings(card=card, device_id=device.id, pings=pings, source=source)
+    result = record_pings(card=card, device_id=device.id, pings=pings, source=source)
+    touch(device)  # after the card's lock (taken by record_pings): the same lock order as an SOS
+    return result
 
 
 def has_open_incident(card_id: str) -> bool:
