@@ -241,3 +241,30 @@ def test_five_concurrent_presses_from_two_phones_make_one_incident(live_server, 
     [incident] = incidents(app, card_id)
     assert all(f"press {i}" in incident.note for i in range(5))
     assert mobile.count(SosSignal, card_id=card_id) == 5
+
+
+def test_sos_and_pings_of_one_card_at_once_all_succeed(live_server, mobile, app):
+    card_id, code = mobile.card()
+    tokens = [requests.post(f"{live_server}/api/v1/mobile/enroll", timeout=30, json={
+        "card_id": card_id, "enrollment_code": code, "platform": "android"}).json()["device_token"] for _ in range(2)]
+    barrier = threading.Barrier(8)
+    results: list[requests.Response] = []
+
+    def send(i: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[i % 2]}"}
+        barrier.wait()
+        if i % 2:
+            body = {"pings": [{"id": str(uuid.uuid4()), "lat": PHUKET_TOWN[0], "lon": PHUKET_TOWN[1],
+                               "recorded_at": now_iso(-i)}]}
+            results.append(requests.post(f"{live_server}/api/v1/mobile/pings", json=body, headers=headers,
+                                         timeout=60))
+        else:
+            results.append(requests.post(f"{live_server}{SOS}", json=sos(), headers=headers, timeout=60))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.status_code in (200, 201) for r in results), [r.text for r in results]
+    assert len([i for i in incidents(app, card_id) if i.kind == "sos"]) == 1
