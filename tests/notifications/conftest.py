@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,6 +43,7 @@ class FakeFcm:
     script: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay_s: float = 0.0  # how long each send takes (a slow FCM)
 
     def sends(self) -> list[dict[str, Any]]:
         """The ``message`` objects of every send request, in arrival order."""
@@ -105,6 +107,8 @@ def fcm() -> Any:
             body = json.loads(raw)
             with state.lock:
                 state.calls.append(FcmCall(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            if state.delay_s:
+                time.sleep(state.delay_s)
             if self.path != f"/v1/projects/{PROJECT_ID}/messages:send":
                 self._reply(404, {"error": {"code": 404, "message": "wrong path", "status": "NOT_FOUND"}}, {})
                 return

@@ -219,3 +219,62 @@ def test_a_rolled_back_incident_leaves_no_message(app, tourists):
         raise_incident(card_id=tourist["card_id"], kind=IncidentKind.SOS, severity=Severity.CRITICAL)
         db.session.rollback()
     assert outbox_rows(app, card_id=tourist["card_id"]) == []
+
+
+def test_concurrent_sweep_processes_never_send_a_message_twice(app, fcm, fcm_config, tourists, tmp_path):
+    """Two ``flask sweep`` processes at once (cron beside the server): each message goes out once."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cards = [tourists.add(lat=7.8961, lon=98.2966) for _ in range(3)]
+    for tourist in cards:
+        raise_sos(app, tourist["card_id"])
+    fcm.delay_s = 2.0  # the first sweep is still sending when the other one starts
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
+           "CARD_KEYS_DIR": str(tmp_path / "keys"), "INSTANCE_PATH": str(tmp_path / "instance"),
+           "RUN_PERIODIC_JOBS": "0", "LOG_LEVEL": "WARNING", **fcm_config}
+    sweeps = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "sweep"], cwd=root, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in sweeps]
+    assert [p.returncode for p in sweeps] == [0, 0], outputs
+    assert sorted(m["token"] for m in fcm.sends()) == sorted(t["tokens"][0] for t in cards), outputs
+    assert all(r.status == "sent" and r.attempts == 1 for r in outbox_rows(app))
+
+
+def test_skip_locked_claims_are_disjoint_on_postgresql(app, fcm, tourists):
+    """Two delivery passes at once (without the sweep lease) share the work on PostgreSQL."""
+    import threading
+
+    from backend.database import is_postgres
+    from backend.extensions import db
+    from notifications.outbox import deliver_due
+
+    with app.app_context():
+        postgres = is_postgres()
+    cards = [tourists.add(lat=7.8961, lon=98.2966) for _ in range(4)]
+    for tourist in cards:
+        raise_sos(app, tourist["card_id"])
+    fcm.delay_s = 0.5
+    barrier = threading.Barrier(2)
+
+    def deliver(batch_size: int) -> None:
+        with app.app_context():
+            barrier.wait(10)
+            deliver_due(batch_size=batch_size, max_batches=1)
+            db.session.remove()
+
+    if postgres:
+        threads = [threading.Thread(target=deliver, args=(2,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(m["token"] for m in fcm.sends()) == sorted(t["tokens"][0] for t in cards)
+    else:  # SQLite has one writer; the sweep's lease is what serialises delivery there
+        barrier = threading.Barrier(1)
+        deliver(10)
+        assert len(fcm.sends()) == 4
+    assert all(r.status == "sent" and r.attempts == 1 for r in outbox_rows(app))
