@@ -116,6 +116,11 @@ def test_enroll_by_code_see_the_card_and_pings_reach_the_server(app, factories, 
     assert page.locator("#stay-none").is_visible()
     # the emergency numbers stay on every screen
     assert page.locator("#call-191").is_visible()
+    # large touch targets: nothing to tap is under 48 CSS pixels high
+    too_small = page.evaluate("""[...document.querySelectorAll('button, a.btn, a.call, input, textarea')]
+        .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 48)
+        .map((e) => e.id || e.textContent.trim())""")
+    assert too_small == []
 
     # the page's first ping reaches the server with the faked position
     _wait_for(lambda: _pings(app, card["card_id"]), what="a ping from the page")
