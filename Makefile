@@ -8,7 +8,10 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # Debian packages: SpatiaLite for the embedded database, PostGIS for the PostgreSQL tests,
 # Chromium for the browser tests, Node.js/npm for the pinned front-end libraries.
-DEB_RUN := libsqlite3-mod-spatialite nodejs npm python3-venv
+# Node.js/npm come from Debian only when no `npm` is on the PATH (a NodeSource nodejs bundles npm
+# and conflicts with Debian's npm package).
+DEB_NODE := $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
+DEB_RUN := libsqlite3-mod-spatialite python3-venv $(DEB_NODE)
 DEB_TEST := $(DEB_RUN) postgresql-15-postgis-3 chromium fonts-noto-core fonts-noto-cjk
 
 .PHONY: run test deps deps-dev debs debs-test db demo serve lint bench simulate clean
