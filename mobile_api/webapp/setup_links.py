@@ -18,17 +18,15 @@ credentials in the format the app itself reads:
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 import unicodedata
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import qrcode
 from flask import current_app, request
-from qrcode.constants import ERROR_CORRECT_M
 
+from backend.cards import qr
 from backend.cards.models import Card
 from backend.tracking.models import Device
 
@@ -94,12 +92,7 @@ def owntracks_link(configuration: dict[str, Any]) -> str:
 
 def qr_png_data_uri(text: str) -> str:
     """A QR code of ``text`` as a ``data:image/png;base64,…`` URI (shown and scanned in the page)."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=6, border=4)
-    code.add_data(text)
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    code.make_image().save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return "data:image/png;base64," + base64.b64encode(qr.png(text, box_size=6)).decode()
 
 
 def setup_links(*, device: Device, card: Card, device_token: str, base_url: str, interval_s: int) -> dict[str, Any]:

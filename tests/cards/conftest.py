@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+
+from tests.qr import read_one_qr_code
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
@@ -30,12 +31,7 @@ def payload(**overrides: Any) -> dict[str, Any]:
 
 def decode_qr_png(data: bytes) -> str:
     """The text of the one QR code in a PNG, read by a real decoder (zxing-cpp)."""
-    import zxingcpp
-    from PIL import Image
-
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))
-    assert len(results) == 1, results
-    return results[0].text
+    return read_one_qr_code(data)
 
 
 def verify_offline(jwks_json: dict[str, Any], token: str) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.qr import read_qr_codes
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -54,15 +56,6 @@ def server(app, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def _decode_all(png: bytes) -> list[str]:
-    import io
-
-    import zxingcpp
-    from PIL import Image
-
-    return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
 
 @pytest.mark.browser
@@ -136,7 +129,7 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
             assert abs(box["width"] - 85.6 / 25.4 * 96) < 1.5 and abs(box["height"] - 54 / 25.4 * 96) < 1.5
 
             screenshot = page.screenshot(path=str(artifacts_dir / f"cards-print-{label}.png"), full_page=True)
-            found = _decode_all(screenshot)
+            found = read_qr_codes(screenshot)
             assert token in found  # the printed QR is exactly the issued token
             assert f"{server}/app#card_id={card_id}&code={code}" in found
 
@@ -160,7 +153,7 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
             page.click("#new-code-button")
             expect(page.locator("#f-code")).not_to_have_text(re.compile(f"^(—|{re.escape(code)})$"))
             fresh = page.text_content("#f-code")
-            found = _decode_all(page.screenshot())
+            found = read_qr_codes(page.screenshot())
             assert f"{server}/app#card_id={card_id}&code={fresh}" in found
 
             # departure: the officer closes the card

@@ -13,13 +13,11 @@ Each decoded configuration is then used exactly as the app would use it, against
 from __future__ import annotations
 
 import base64
-import io
 import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import zxingcpp
-from PIL import Image
+from tests.qr import read_one_qr_code
 
 TRACCAR_ACCURACIES = {"highest", "high", "medium", "low"}
 
@@ -33,10 +31,7 @@ def _links(phone, client) -> dict:
 
 def _qr_text(data_uri: str) -> str:
     assert data_uri.startswith("data:image/png;base64,")
-    image = Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1])))
-    found = zxingcpp.read_barcodes(image)
-    assert len(found) == 1
-    return found[0].text
+    return read_one_qr_code(base64.b64decode(data_uri.split(",", 1)[1]))
 
 
 def _owntracks_configuration(link: str) -> dict:
