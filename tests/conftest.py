@@ -85,6 +85,29 @@ def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]):
 
 
 @pytest.fixture
+def start_server(app, tmp_path: Path) -> Iterator:
+    """Start ``python wsgi.py`` processes on the test's database, secret and card keys.
+
+    ``start(name, port=None, **env)`` returns a :class:`tests.live_server.LiveServer`; every server is
+    stopped after the test.
+    """
+    from tests.live_server import LiveServer
+
+    servers: list[LiveServer] = []
+
+    def start(name: str = "server", *, port: int | None = None, **extra_env: str) -> LiveServer:
+        server = LiveServer(database_url=app.config["SQLALCHEMY_DATABASE_URI"], secret_key=app.config["SECRET_KEY"],
+                            card_keys_dir=app.config["CARD_KEYS_DIR"], workdir=tmp_path, extra_env=extra_env,
+                            name=name, port=port)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
 def client(app):
     """A test client."""
     return app.test_client()

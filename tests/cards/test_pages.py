@@ -2,60 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.qr import read_qr_codes
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(app, tmp_path):
-    """``python wsgi.py`` on the test's database and key folder; yields its base URL."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
-           "HOST": "127.0.0.1", "PORT": str(port), "RUN_PERIODIC_JOBS": "0", "THREADS": "8", "LOG_LEVEL": "WARNING",
-           "INSTANCE_PATH": str(tmp_path / "instance-server"), "CARD_KEYS_DIR": app.config["CARD_KEYS_DIR"]}
-    env.pop("SOCKETIO_MESSAGE_QUEUE", None)
-    log_path = tmp_path / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.2)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def server(start_server) -> str:
+    """``python wsgi.py`` on the test's database and key folder; its base URL."""
+    return start_server(THREADS="8").url
 
 
 @pytest.mark.browser

@@ -109,52 +109,7 @@ def seeded(app, runner) -> None:
     assert result.exit_code == 0, result.output
 
 
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def live_server(app, database_url, tmp_path):  # noqa: ANN201 - yields the base URL
-    """A real ``python wsgi.py`` process on the test database (the same secret as ``app``)."""
-    import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    import requests
-
-    port = free_port()
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port),
-           "RUN_PERIODIC_JOBS": "0", "SECRET_KEY": app.config["SECRET_KEY"], "THREADS": "16",
-           "INSTANCE_PATH": str(tmp_path / "instance"), "CARD_KEYS_DIR": str(tmp_path / "keys"),
-           "SOCKETIO_CHANNEL": f"pts-test-{uuid.uuid4().hex}", "LOG_LEVEL": "WARNING"}
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+def live_server(start_server) -> str:
+    """A real ``python wsgi.py`` process on the test database (the same secret as ``app``); its base URL."""
+    return start_server().url

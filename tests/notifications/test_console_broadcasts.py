@@ -7,7 +7,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from tests.dispatch.conftest import LiveServer
+from tests.live_server import LiveServer
 from tests.notifications.conftest import outbox_rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -16,12 +16,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @pytest.fixture
-def server(app, tmp_path):
+def server(start_server) -> LiveServer:
     """``python wsgi.py`` on the test's database."""
-    live = LiveServer(database_url=app.config["SQLALCHEMY_DATABASE_URI"], secret_key=app.config["SECRET_KEY"],
-                      workdir=tmp_path, name="broadcasts")
-    yield live
-    live.stop()
+    return start_server("broadcasts")
 
 
 def test_a_dispatcher_draws_an_area_on_the_console_map_and_broadcasts(app, runner, auth, tourists, server,

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+
+from tests.live_server import free_port
 
 
 class Phone:
@@ -43,53 +38,18 @@ def enroll(client, factories):
     return make
 
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(app, tmp_path):
-    """``python wsgi.py`` on the test's database; yields its base URL.
+def server(start_server) -> str:
+    """``python wsgi.py`` on the test's database; its base URL.
 
     Map tiles point at the server itself (they 404): there is no internet here, and the app
     must work without its background map.
     """
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
-           "HOST": "127.0.0.1", "PORT": str(port), "RUN_PERIODIC_JOBS": "0", "THREADS": "16", "LOG_LEVEL": "WARNING",
-           "INSTANCE_PATH": str(tmp_path / "instance-server"), "CARD_KEYS_DIR": app.config["CARD_KEYS_DIR"],
-           "SOCKETIO_CHANNEL": f"pts-webapp-test-{uuid.uuid4().hex}", "TILE_URL": url + "/no-tiles/{z}/{x}/{y}.png"}
-    env.pop("SOCKETIO_MESSAGE_QUEUE", None)
-    env.pop("PUBLIC_BASE_URL", None)
-    log_path = tmp_path / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.2)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    port = free_port()
+    return start_server("webapp", port=port, TILE_URL=f"http://127.0.0.1:{port}/no-tiles/{{z}}/{{x}}/{{y}}.png").url
 
 
 @pytest.fixture
