@@ -128,3 +128,45 @@ def test_dispatcher_sees_a_live_sos_and_works_it_from_the_console(app, runner, a
     assert [e["type"] for e in detail["timeline"]][-3:] == ["acknowledged", "dispatched", "resolved"]
     assert {e["actor"] for e in detail["timeline"][-3:]} == {"somsak"}
     assert card_id == detail["card_id"]
+
+
+def test_the_console_reconnects_after_a_server_crash_and_shows_what_it_missed(app, auth, factories, start_server,
+                                                                              artifacts_dir):
+    """The console's Socket.IO server dies; meanwhile another worker takes an SOS; the page comes back by itself."""
+    auth.user("dispatcher", username="kanya", password="191-phuket-safe")
+    console_server = start_server("console")
+    other_worker = start_server("worker")  # another web worker on the same database
+    card_id, device_token = _enrolled_phone(other_worker, factories)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(f"{console_server.url}/console")
+        page.fill("#username", "kanya")
+        page.fill("#password", "191-phuket-safe")
+        page.click("#signin-form button[type=submit]")
+        expect(page.locator("#conn")).to_contain_text("Live", timeout=15_000)
+        expect(page.locator("#incident-empty")).to_be_visible()
+
+        console_server.kill()
+        expect(page.locator("#conn")).not_to_contain_text("Live", timeout=10_000)
+
+        sos = requests.post(f"{other_worker.url}/api/v1/mobile/sos", timeout=10,
+                            headers={"Authorization": f"Bearer {device_token}"},
+                            json={"id": str(uuid.uuid4()), "lat": 7.8990, "lon": 98.2930, "accuracy_m": 12,
+                                  "category": "medical", "recorded_at": datetime.now(UTC).isoformat()})
+        assert sos.status_code == 201, sos.text
+        incident_id = sos.json()["incident_id"]
+        page.wait_for_timeout(1_000)  # the page keeps trying while the server is down
+        expect(page.locator(f'#incident-list li[data-id="{incident_id}"]')).to_have_count(0)
+
+        console_server.start_again()  # same address; the page was not touched
+        expect(page.locator("#conn")).to_contain_text("Live", timeout=20_000)
+        row = page.locator(f'#incident-list li[data-id="{incident_id}"]')
+        expect(row).to_be_visible(timeout=10_000)
+        expect(row).to_contain_text("Sofia Rossi")
+        expect(row).to_have_class(re.compile(r"\balarming\b"))
+        expect(page.locator("#alarm-banner")).to_be_visible()
+        page.screenshot(path=str(artifacts_dir / "dispatch-console-after-reconnect.png"))
+        browser.close()
+    assert card_id
