@@ -3,6 +3,11 @@
 Domains register a job with :func:`periodic_job`; ``flask sweep`` runs one pass and the running
 server runs passes on its own schedule. A lock row in the database keeps a single runner even
 when several processes (web workers, CLI) try at once.
+
+Some work should not wait for the next pass: a tourist who pressed SOS expects "help is on the
+way" on the phone within seconds, not a minute later. Code that commits such work calls
+:func:`nudge` with the job's name; the server's scheduler then runs that job alone at once
+(under the same lock), and the regular passes stay the safety net (other processes, cron).
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +35,13 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[], Any]
 _JOBS: dict[str, Job] = {}
+
+NUDGE_GATHER_S = 0.2  # after a nudge, wait this long for the rest of a burst (one run for many commits)
+NUDGE_RETRY_S = 1.0  # another process holds the lock: try again this soon …
+NUDGE_RETRIES = 30  # … this many times, then leave it to the regular pass
+_nudged: set[str] = set()
+_nudge_lock = threading.Lock()
+_nudge_event = threading.Event()
 
 
 class JobLock(db.Model):
@@ -53,6 +67,21 @@ def periodic_job(name: str) -> Callable[[Job], Job]:
 def registered_jobs() -> dict[str, Job]:
     """The jobs a sweep runs, by name, in registration order."""
     return dict(_JOBS)
+
+
+def nudge(name: str) -> None:
+    """Ask this process's scheduler to run job ``name`` now (a no-op where no scheduler runs)."""
+    with _nudge_lock:
+        _nudged.add(name)
+    _nudge_event.set()
+
+
+def _take_nudged() -> set[str]:
+    with _nudge_lock:
+        names = set(_nudged)
+        _nudged.clear()
+        _nudge_event.clear()
+    return names
 
 
 def _holder() -> str:
@@ -87,8 +116,8 @@ def release_lock(name: str = "sweep") -> None:
     db.session.commit()
 
 
-def run_sweep() -> dict[str, Any] | None:
-    """Run every registered job once; None when another process holds the lock.
+def run_sweep(only: set[str] | None = None) -> dict[str, Any] | None:
+    """Run every registered job once (or those in ``only``); None when another process holds the lock.
 
     A failing job is logged and reported; it never stops the others.
     """
@@ -97,6 +126,8 @@ def run_sweep() -> dict[str, Any] | None:
     results: dict[str, Any] = {}
     try:
         for name, job in registered_jobs().items():
+            if only is not None and name not in only:
+                continue
             try:
                 results[name] = job()
                 db.session.commit()
@@ -110,20 +141,41 @@ def run_sweep() -> dict[str, Any] | None:
 
 
 def start_scheduler(app: Flask) -> None:
-    """Run sweeps in the server's background every ``SWEEP_INTERVAL_S`` seconds."""
+    """Run sweeps in the server's background every ``SWEEP_INTERVAL_S`` seconds, and nudged jobs at once."""
     from backend.extensions import socketio
+
+    def run(only: set[str] | None) -> bool:
+        with app.app_context():
+            try:
+                return run_sweep(only) is not None
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("sweep pass failed")
+                return True
+            finally:
+                db.session.remove()
 
     def loop() -> None:
         interval = app.config["SWEEP_INTERVAL_S"]
+        next_pass = time.monotonic() + interval
+        retries = 0
         while True:
-            socketio.sleep(interval)
-            with app.app_context():
-                try:
-                    run_sweep()
-                except Exception:  # the loop must survive a database hiccup
-                    log.exception("sweep pass failed")
-                finally:
-                    db.session.remove()
+            if _nudge_event.wait(timeout=max(next_pass - time.monotonic(), 0)):
+                time.sleep(NUDGE_GATHER_S)
+            if time.monotonic() >= next_pass:
+                _take_nudged()  # the full pass runs every job
+                run(None)
+                next_pass = time.monotonic() + interval
+                retries = 0
+                continue
+            names = _take_nudged()
+            if names and not run(names):  # another process is mid-pass: try again shortly
+                retries += 1
+                if retries <= NUDGE_RETRIES:
+                    time.sleep(NUDGE_RETRY_S)
+                    for name in names:
+                        nudge(name)
+            else:
+                retries = 0
 
     socketio.start_background_task(loop)
 

@@ -1,7 +1,9 @@
-"""The push outbox: every message is stored first, then delivered by the ``push`` periodic job.
+"""The push outbox: every message is stored first, then delivered by the ``push`` job.
 
 - Queueing happens in the transaction of the change that caused it (an incident event, a
   broadcast, the card-expiry job), so a rolled-back change never leaves a message behind.
+  Once that transaction commits, the server's scheduler is nudged to push at once (an SOS
+  acknowledgement reaches the phone in seconds); the periodic pass is the safety net.
 - One row per target device, in that device's language (else the card holder's, else English);
   rows of one event share ``event_key``, which is also what the in-app inbox de-duplicates on.
 - Delivery (:func:`deliver_due`) claims due rows — ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
@@ -22,14 +24,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import event, exists, insert, select, update
+from sqlalchemy.orm import Session
 
 from backend.cards.models import Card, CardStatus
 from backend.database import is_postgres
 from backend.dispatch.models import Incident, IncidentEvent
 from backend.dispatch.service import on_incident_event
 from backend.extensions import db
-from backend.jobs import periodic_job
+from backend.jobs import nudge, periodic_job
 from backend.models_base import utcnow
 from backend.tracking.models import Device
 from notifications import messages, push
@@ -70,7 +73,23 @@ def queue_for_card(*, card: Card, topic: str, event_key: str, compose: Compose,
     rows = [_row(card=card, device=device, topic=topic, event_key=event_key, compose=compose, data=data,
                  broadcast_id=broadcast_id, expires_at=expires_at) for device in (devices or [None])]
     db.session.execute(insert(OutboxMessage), rows)
+    db.session.info[_QUEUED] = True
     return len(rows)
+
+
+_QUEUED = "pts_outbox_queued"
+
+
+@event.listens_for(Session, "after_commit")
+def _deliver_soon(session: Session) -> None:
+    """Messages were committed: have the server's scheduler push them now, not at the next pass."""
+    if session.info.pop(_QUEUED, False):
+        nudge("push")
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued(session: Session) -> None:
+    session.info.pop(_QUEUED, None)
 
 
 def _row(*, card: Card, device: Device | None, topic: str, event_key: str, compose: Compose,

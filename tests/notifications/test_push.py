@@ -278,3 +278,45 @@ def test_skip_locked_claims_are_disjoint_on_postgresql(app, fcm, tourists):
         deliver(10)
         assert len(fcm.sends()) == 4
     assert all(r.status == "sent" and r.attempts == 1 for r in outbox_rows(app))
+
+
+def _wait_for_sends(fcm, count: int, timeout: float = 15) -> list[dict]:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sends = fcm.sends()
+        if len(sends) >= count:
+            return sends
+        time.sleep(0.1)
+    raise AssertionError(f"{len(fcm.sends())} push(es) reached FCM, expected {count}")
+
+
+@pytest.mark.slow
+def test_a_running_server_pushes_at_once_not_at_its_next_pass(app, auth, fcm, fcm_config, tourists, start_server):
+    """The tourist hears "SOS received", then "acknowledged", in seconds; the server's pass is an hour away."""
+    import uuid
+    from datetime import UTC, datetime
+
+    import requests
+
+    tourist = tourists.add(lat=7.8961, lon=98.2966, language="th")
+    phone = {"Authorization": f"Bearer {tourists.device_token(tourist['device_ids'][0])}"}
+    server = start_server("push", RUN_PERIODIC_JOBS="1", SWEEP_INTERVAL_S="3600", **fcm_config)
+
+    sos = requests.post(f"{server.url}/api/v1/mobile/sos", headers=phone, timeout=10, json={
+        "id": str(uuid.uuid4()), "lat": 7.8961, "lon": 98.2966, "accuracy_m": 10, "category": "medical",
+        "recorded_at": datetime.now(UTC).isoformat()})
+    assert sos.status_code == 201, sos.text
+    [received] = _wait_for_sends(fcm, 1)
+    assert received["token"] == tourist["tokens"][0]
+    assert received["data"]["topic"] == "sos_received" and received["data"]["language"] == "th"
+
+    staff = {"Authorization": f"Bearer {auth.token('dispatcher')}"}
+    incident_id = sos.json()["incident_id"]
+    ack = requests.post(f"{server.url}/api/v1/dispatch/incidents/{incident_id}/acknowledge", headers=staff,
+                        timeout=10)
+    assert ack.status_code == 200, ack.text
+    sends = _wait_for_sends(fcm, 2)
+    assert [s["data"]["topic"] for s in sends] == ["sos_received", "sos_acknowledged"]
+    assert {row.status for row in outbox_rows(app, card_id=tourist["card_id"])} == {"sent"}
