@@ -1,7 +1,8 @@
 """Geofence rules: what a card's move means (left the area, entered or crossed danger, came back).
 
 :func:`evaluate` takes the card's previous latest fix and its new fixes (newer than that one,
-oldest first) and answers with **one spatial query** for the whole batch: every fix is tested
+oldest first) and answers with **one spatial query** for the whole batch (:func:`evaluate_moves`
+does the same for the moves of many cards at once, for group commits): every fix is tested
 against the service areas, the island and the danger zones, and every segment between
 consecutive fixes against the danger zones. Sparse fixes need the segment: a speedboat
 between two half-hourly fixes can cross a rip-current zone without a fix inside it.
@@ -153,16 +154,37 @@ def _pick(zone_ids: set[int], zones: dict[int, ZoneRef]) -> int | None:
 
 def evaluate(*, previous: PreviousState | None, fixes: Sequence[Fix]) -> Evaluation:
     """Evaluate the card's new fixes (newer than ``previous``, oldest first) in one spatial query."""
-    if not fixes:
-        raise ValueError("evaluate needs at least one new fix")
-    chain: list[Fix] = ([previous.fix] if previous else []) + list(fixes)
-    offset = 1 if previous else 0
+    return evaluate_moves([Move(previous, fixes)])[0]
+
+
+@dataclass(frozen=True)
+class Move:
+    """One card's move: its previous state (None for its first fix) and its new fixes, oldest first."""
+
+    previous: PreviousState | None
+    fixes: Sequence[Fix]
+
+
+def evaluate_moves(moves: Sequence[Move]) -> list[Evaluation]:
+    """Evaluate the moves of several cards (one per card) in **one** spatial query; one answer per move.
+
+    This is what lets a group commit of many cards' pings cost one geofence query, not one per card.
+    """
+    chains: list[list[Fix]] = []
     probes: list[tuple[int, str, str]] = []
-    for i, fix in enumerate(chain):
-        if i >= offset:
-            probes.append((i, "point", _wkt_point(fix)))
-        if i >= 1 and _segment_allowed(chain[i - 1], fix):
-            probes.append((i, "segment", _wkt_segment(chain[i - 1], fix)))
+    base = 0  # every fix of every chain gets its own probe index
+    for move in moves:
+        if not move.fixes:
+            raise ValueError("evaluate needs at least one new fix")
+        chain = ([move.previous.fix] if move.previous else []) + list(move.fixes)
+        offset = 1 if move.previous else 0
+        for i, fix in enumerate(chain):
+            if i >= offset:
+                probes.append((base + i, "point", _wkt_point(fix)))
+            if i >= 1 and _segment_allowed(chain[i - 1], fix):
+                probes.append((base + i, "segment", _wkt_segment(chain[i - 1], fix)))
+        chains.append(chain)
+        base += len(chain)
     hits, zones, any_service_area = _query(probes)
 
     points: dict[int, dict[str, set[int]]] = {}
@@ -173,13 +195,25 @@ def evaluate(*, previous: PreviousState | None, fixes: Sequence[Fix]) -> Evaluat
         else:
             segments.setdefault(idx, set()).add(zone_id)
 
+    evaluations = []
+    base = 0
+    for move, chain in zip(moves, chains, strict=True):
+        evaluations.append(_conclude(move.previous, chain, base, points, segments, zones, any_service_area))
+        base += len(chain)
+    return evaluations
+
+
+def _conclude(previous: PreviousState | None, chain: list[Fix], base: int, points: dict[int, dict[str, set[int]]],
+              segments: dict[int, set[int]], zones: dict[int, ZoneRef], any_service_area: bool) -> Evaluation:
+    """The events of one card's move, from the hits of its probes (indices from ``base``)."""
+    offset = 1 if previous else 0
     in_area = previous.in_service_area if previous else True
     on_land = (previous.in_service_area and not previous.at_sea) if previous else True
     danger = previous.danger_zone_id if previous else None
     events: list[RuleEvent] = []
     for i in range(offset, len(chain)):
         fix, before = chain[i], (chain[i - 1] if i else None)
-        found = points.get(i, {})
+        found = points.get(base + i, {})
         now_in_area = bool(found.get(ZoneKind.SERVICE_AREA)) or not any_service_area
         now_on_land = bool(found.get(ZoneKind.ISLAND))
         now_danger = _pick(found.get(ZoneKind.DANGER, set()), zones)
@@ -193,7 +227,7 @@ def evaluate(*, previous: PreviousState | None, fixes: Sequence[Fix]) -> Evaluat
         if now_danger is not None and now_danger != danger:
             events.append(RuleEvent("entered_danger", fix, before, zones[now_danger]))
         elif now_danger is None and (not on_land or not now_on_land):
-            crossed = _pick(segments.get(i, set()) - {danger}, zones)
+            crossed = _pick(segments.get(base + i, set()) - {danger}, zones)
             if crossed is not None:
                 events.append(RuleEvent("crossed_danger", fix, before, zones[crossed]))
         in_area, on_land, danger = now_in_area, now_on_land, now_danger

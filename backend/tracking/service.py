@@ -63,6 +63,16 @@ class RecordResult:
     incidents: tuple[Incident, ...] = ()
 
 
+@dataclass(frozen=True)
+class CardPings:
+    """One card's new pings in a group (at most one per card in a group)."""
+
+    card: Card
+    device_id: str | None
+    pings: list[PingInput]
+    source: str = "app"
+
+
 def record_pings(*, card: Card, device_id: str | None, pings: list[PingInput], source: str = "app") -> RecordResult:
     """Store a batch of pings for ``card``; idempotent by client id; the caller commits.
 
@@ -70,78 +80,128 @@ def record_pings(*, card: Card, device_id: str | None, pings: list[PingInput], s
     """
     if not card.is_trackable():
         raise CardNotTrackable(f"card {card.id} is {card.effective_status()}")
-    latest = _lock_latest(card.id)
-    if not pings:
-        return RecordResult(0, 0, latest)
-    now = utcnow()
-    unique: dict[str, PingInput] = {}
-    for ping in pings:
-        unique.setdefault(ping.client_id, ping)
-    known = set(db.session.scalars(
-        select(Ping.client_id).where(Ping.card_id == card.id, Ping.client_id.in_(list(unique)))))
-    candidates = [p for cid, p in unique.items() if cid not in known]
-    stored = _insert(card_id=card.id, device_id=device_id, pings=candidates, source=source, now=now)
-    new = [p for p in candidates if p.client_id in stored]
+    return record_groups([CardPings(card, device_id, pings, source)])[0]
 
-    previous_contact = latest.last_contact_at if latest is not None else None
-    latest, evaluation = _advance_latest(card.id, latest, new, now)
-    incidents: list[Incident] = []
-    if evaluation is not None:
-        incidents.extend(_apply_rules(card.id, evaluation))
-    if previous_contact is not None:
-        _close_overdue_loop(card.id, previous_contact, latest, now)
-    return RecordResult(accepted=len(new), duplicates=len(pings) - len(new), latest=latest,
-                        incidents=tuple(dict.fromkeys(incidents)))
+
+def record_groups(groups: list[CardPings]) -> list[RecordResult]:
+    """Store the pings of several cards together (a group commit): one result per card, in order.
+
+    The same work as :func:`record_pings` for each card, but with a fixed number of statements
+    for the whole group — one lock query, one duplicate lookup, one insert, one geofence query —
+    instead of that many per card. Every card must be trackable and appear once; the caller commits.
+    """
+    cards = [g.card.id for g in groups]
+    if len(set(cards)) != len(cards):
+        raise ValueError("a group holds each card once")
+    latest_by_card = _lock_latest_many(cards)
+    now = utcnow()
+    candidates: list[list[PingInput]] = []
+    for group in groups:
+        unique: dict[str, PingInput] = {}
+        for ping in group.pings:
+            unique.setdefault(ping.client_id, ping)
+        candidates.append(list(unique.values()))
+    known = _known_client_ids(cards, [p.client_id for c in candidates for p in c])
+    candidates = [[p for p in c if (g.card.id, p.client_id) not in known] for g, c in zip(groups, candidates, strict=True)]
+    stored = _insert_many([(g, c) for g, c in zip(groups, candidates, strict=True)], now)
+    new = [[p for p in c if (g.card.id, p.client_id) in stored] for g, c in zip(groups, candidates, strict=True)]
+
+    moves: list[tuple[int, rules.Move]] = []
+    newer_by_group: list[list[PingInput]] = []
+    for index, (group, fresh) in enumerate(zip(groups, new, strict=True)):
+        latest = latest_by_card.get(group.card.id)
+        newer = sorted((p for p in fresh if latest is None or p.recorded_at > latest.recorded_at),
+                       key=lambda p: p.recorded_at)
+        newer_by_group.append(newer)
+        if newer:
+            moves.append((index, rules.Move(_previous_state(latest),
+                                            [rules.Fix(p.lat, p.lon, p.recorded_at, p.client_id) for p in newer])))
+    evaluations = dict(zip([i for i, _ in moves], rules.evaluate_moves([m for _, m in moves]) if moves else [],
+                           strict=True))
+
+    results = []
+    for index, group in enumerate(groups):
+        card_id = group.card.id
+        latest = latest_by_card.get(card_id)
+        if not group.pings:
+            results.append(RecordResult(0, 0, latest))
+            continue
+        previous_contact = latest.last_contact_at if latest is not None else None
+        latest = _advance_latest(card_id, latest, newer_by_group[index], evaluations.get(index), now)
+        incidents: list[Incident] = []
+        if index in evaluations:
+            incidents.extend(_apply_rules(card_id, evaluations[index]))
+        if previous_contact is not None:
+            _close_overdue_loop(card_id, previous_contact, latest, now)
+        results.append(RecordResult(accepted=len(new[index]), duplicates=len(group.pings) - len(new[index]),
+                                    latest=latest, incidents=tuple(dict.fromkeys(incidents))))
+    return results
+
+
+def _lock_latest_many(card_ids: list[str]) -> dict[str, LatestPosition]:
+    """The cards' latest positions, locked on PostgreSQL so concurrent writers of a card queue.
+
+    The card rows are locked first, like the SOS path and the overdue job do, so that every
+    writer takes the locks in the same order (card, position, incident log), and in card id
+    order within a group: no deadlocks. SQLite has one writer at a time and needs none of this.
+    """
+    postgres = db.engine.dialect.name == "postgresql"
+    ordered = sorted(card_ids)
+    if postgres:
+        db.session.execute(select(Card.id).where(Card.id.in_(ordered)).order_by(Card.id).with_for_update())
+    query = select(LatestPosition).where(LatestPosition.card_id.in_(ordered)).order_by(LatestPosition.card_id)
+    if postgres:
+        query = query.with_for_update()
+    rows = db.session.scalars(query.execution_options(populate_existing=True))
+    return {row.card_id: row for row in rows}
 
 
 def _lock_latest(card_id: str) -> LatestPosition | None:
-    """The card's latest position, locked on PostgreSQL so concurrent batches of one card queue.
-
-    The card row is locked first, like the SOS path and the overdue job do, so that every
-    writer takes the locks in the same order (card, position, incident log): no deadlocks.
-    SQLite has one writer at a time and needs none of this.
-    """
-    postgres = db.engine.dialect.name == "postgresql"
-    if postgres:
-        db.session.execute(select(Card.id).where(Card.id == card_id).with_for_update())
-    return db.session.get(LatestPosition, card_id, with_for_update=postgres, populate_existing=True)
+    """One card's latest position, locked as in :func:`_lock_latest_many`."""
+    return _lock_latest_many([card_id]).get(card_id)
 
 
-def _insert(*, card_id: str, device_id: str | None, pings: list[PingInput], source: str,
-            now: datetime) -> set[str]:
-    """Insert the pings, skipping any that a concurrent request stored first; their client ids."""
-    if not pings:
+def _known_client_ids(card_ids: list[str], client_ids: list[str]) -> set[tuple[str, str]]:
+    """(card, client id) pairs already stored, among those of the group."""
+    if not client_ids:
         return set()
+    rows = db.session.execute(select(Ping.card_id, Ping.client_id)
+                              .where(Ping.card_id.in_(card_ids), Ping.client_id.in_(client_ids)))
+    return {(card_id, client_id) for card_id, client_id in rows}
+
+
+def _insert_many(groups: list[tuple[CardPings, list[PingInput]]], now: datetime) -> set[tuple[str, str]]:
+    """Insert the pings, skipping any that a concurrent request stored first; their (card, client id)."""
     rows: list[dict[str, Any]] = [
-        {"card_id": card_id, "device_id": device_id, "client_id": p.client_id, "lat": p.lat, "lon": p.lon,
-         "geom": point(p.lat, p.lon), "recorded_at": p.recorded_at, "received_at": now,
+        {"card_id": group.card.id, "device_id": group.device_id, "client_id": p.client_id, "lat": p.lat,
+         "lon": p.lon, "geom": point(p.lat, p.lon), "recorded_at": p.recorded_at, "received_at": now,
          "accuracy_m": p.accuracy_m, "battery_pct": p.battery_pct, "speed_mps": p.speed_mps,
-         "heading_deg": p.heading_deg, "altitude_m": p.altitude_m, "source": source}
-        for p in pings
+         "heading_deg": p.heading_deg, "altitude_m": p.altitude_m, "source": group.source}
+        for group, pings in groups for p in pings
     ]
+    if not rows:
+        return set()
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     # one compiled statement, executed as "insertmanyvalues" batches (RETURNING only what was new)
-    statement = dialect.insert(Ping).on_conflict_do_nothing().returning(Ping.client_id)
-    stored = set(db.session.connection().execute(statement, rows).scalars())
-    return stored
+    statement = dialect.insert(Ping).on_conflict_do_nothing().returning(Ping.card_id, Ping.client_id)
+    return {(card_id, client_id) for card_id, client_id in db.session.connection().execute(statement, rows)}
 
 
-def _advance_latest(card_id: str, latest: LatestPosition | None, new: list[PingInput],
-                    now: datetime) -> tuple[LatestPosition | None, rules.Evaluation | None]:
-    """Move the latest position to the newest fix (by device time) and evaluate the move."""
+def _previous_state(latest: LatestPosition | None) -> rules.PreviousState | None:
+    if latest is None:
+        return None
+    return rules.PreviousState(fix=rules.Fix(latest.lat, latest.lon, latest.recorded_at),
+                               in_service_area=latest.in_service_area, at_sea=latest.at_sea,
+                               danger_zone_id=latest.danger_zone_id)
+
+
+def _advance_latest(card_id: str, latest: LatestPosition | None, newer: list[PingInput],
+                    evaluation: rules.Evaluation | None, now: datetime) -> LatestPosition | None:
+    """Move the latest position to the newest fix (by device time), as the rules evaluated it."""
     if latest is not None:
         latest.last_contact_at = now
-    newer = sorted((p for p in new if latest is None or p.recorded_at > latest.recorded_at),
-                   key=lambda p: p.recorded_at)
-    if not newer:
-        return latest, None
-    previous = None
-    if latest is not None:
-        previous = rules.PreviousState(
-            fix=rules.Fix(latest.lat, latest.lon, latest.recorded_at),
-            in_service_area=latest.in_service_area, at_sea=latest.at_sea, danger_zone_id=latest.danger_zone_id)
-    evaluation = rules.evaluate(previous=previous,
-                                fixes=[rules.Fix(p.lat, p.lon, p.recorded_at, p.client_id) for p in newer])
+    if not newer or evaluation is None:
+        return latest
     newest = newer[-1]
     if latest is None:
         latest = _create_latest(card_id)
@@ -150,7 +210,7 @@ def _advance_latest(card_id: str, latest: LatestPosition | None, new: list[PingI
     latest.accuracy_m, latest.battery_pct = newest.accuracy_m, newest.battery_pct
     latest.in_service_area, latest.at_sea = evaluation.in_service_area, evaluation.at_sea
     latest.danger_zone_id = evaluation.danger_zone_id
-    return latest, evaluation
+    return latest
 
 
 def _create_latest(card_id: str) -> LatestPosition:

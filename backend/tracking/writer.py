@@ -1,0 +1,205 @@
+"""Group commit of ping requests: one writer thread per process stores what many requests brought.
+
+OwnTracks and Traccar Client send one fix per request, and so does our app when it is online;
+done one request at a time, each fix costs its own lock, duplicate lookup, insert, geofence
+query, position update and commit. Here every ping request hands its validated pings to the
+process's :class:`PingWriter` and waits; the writer takes everything that has arrived (while it
+was busy with the previous group, more requests queued up), stores it with
+:func:`backend.tracking.service.record_groups` — a fixed number of statements for the whole
+group — commits once, and only then answers each waiting request. Nothing is acknowledged
+before it is committed, so the app's "sent" still means stored.
+
+- A group holds each card once; a second request of the same card waits for the next group
+  (its pings must be compared with the first request's newest fix).
+- A group that fails (a deadlock with another process, a constraint) is rolled back and each of
+  its requests is stored on its own, so one bad request never fails the others.
+- The thread starts with the first ping request and ends after :data:`IDLE_EXIT_S` without
+  work; the next request starts it again (nothing lingers in CLI processes or tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from backend.cards.models import Card
+from backend.dispatch.models import OPEN_STATUSES, Incident
+from backend.extensions import db
+from backend.models_base import utcnow
+from backend.tracking.models import Device
+from backend.tracking.service import CardNotTrackable, CardPings, PingInput, record_groups
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP_PINGS = 1000  # keeps the geofence query's parameters well inside every database's limit
+IDLE_EXIT_S = 5.0
+WAIT_S = 60.0  # a request gives up after this long (the app retries; pings are idempotent)
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+class WriterBusy(Exception):
+    """The writer did not store the request's pings in time (the database is overloaded)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one request's pings did, as its reply needs it."""
+
+    accepted: int
+    duplicates: int
+    at_sea: bool  # the card's latest position is at sea
+    open_incident: bool  # the card has an incident the 191 center is working on
+
+
+@dataclass
+class _Request:
+    device_id: str
+    pings: list[PingInput]
+    source: str
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Recorded | None = None
+    error: BaseException | None = None
+
+    def finish(self, result: Recorded | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+def touch_device(device: Device) -> None:
+    """Note that the device was heard from (written at most once a minute per device)."""
+    now = utcnow()
+    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_RESOLUTION:
+        device.last_seen_at = now
+
+
+def cards_with_open_incidents(card_ids: list[str]) -> set[str]:
+    """Those of the cards that have an incident the 191 center is still working on."""
+    if not card_ids:
+        return set()
+    return set(db.session.scalars(
+        select(Incident.card_id).where(Incident.card_id.in_(card_ids),
+                                       Incident.status.in_([s.value for s in OPEN_STATUSES])).distinct()))
+
+
+class PingWriter:
+    """The process's group-commit writer for one application."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def write(self, *, device_id: str, pings: list[PingInput], source: str) -> Recorded:
+        """Store ``pings`` of the device's card with the next group; returns once committed.
+
+        Raises :class:`CardNotTrackable` when the card stopped being tracked (nothing stored) and
+        :class:`WriterBusy` when the group could not be stored within :data:`WAIT_S`.
+        """
+        request = _Request(device_id, pings, source)
+        self._queue.put(request)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ping-writer", daemon=True)
+                self._thread.start()
+        if not request.done.wait(WAIT_S):
+            raise WriterBusy("the pings could not be stored in time; send them again")
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def _run(self) -> None:
+        waiting: list[_Request] = []  # requests of a card that already had one in the last group
+        while True:
+            if waiting:
+                batch, waiting = waiting, []
+            else:
+                try:
+                    batch = [self._queue.get(timeout=IDLE_EXIT_S)]
+                except queue.Empty:
+                    with self._lock:
+                        if self._queue.empty():
+                            self._thread = None
+                            return
+                    continue
+            count = sum(len(r.pings) for r in batch)
+            while count < MAX_GROUP_PINGS:
+                try:
+                    request = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                batch.append(request)
+                count += len(request.pings)
+            waiting = self._store(batch)
+
+    def _store(self, batch: list[_Request]) -> list[_Request]:
+        """Store a group (falling back to one request at a time); the requests left for the next group."""
+        with self._app.app_context():
+            try:
+                return self._commit(batch)
+            except Exception as exc:  # noqa: BLE001 - isolate the requests from each other
+                db.session.rollback()
+                if len(batch) == 1:
+                    log.exception("storing pings of device %s failed", batch[0].device_id)
+                    batch[0].finish(error=exc)
+                    return []
+                log.warning("a group of %d ping requests failed (%s); storing them one by one", len(batch), exc)
+            finally:
+                db.session.remove()
+        left: list[_Request] = []
+        for request in batch:
+            if not request.done.is_set():
+                left.extend(self._store([request]))
+        return left
+
+    def _commit(self, batch: list[_Request]) -> list[_Request]:
+        rows = db.session.execute(select(Device, Card).join(Card, Card.id == Device.card_id)
+                                  .where(Device.id.in_({r.device_id for r in batch}))).all()
+        found = {device.id: (device, card) for device, card in rows}
+        members: list[tuple[_Request, Device, CardPings]] = []
+        left: list[_Request] = []
+        cards: set[str] = set()
+        for request in batch:
+            device, card = found.get(request.device_id, (None, None))
+            if device is None or card is None or device.revoked_at is not None or not card.is_trackable():
+                status = card.effective_status() if card is not None else "unknown"
+                request.finish(error=CardNotTrackable(f"card {card.id if card else '?'} is {status}"))
+            elif card.id in cards:
+                left.append(request)
+            else:
+                cards.add(card.id)
+                members.append((request, device, CardPings(card, device.id, request.pings, request.source)))
+        if not members:
+            return left
+        results = record_groups([pings for _, _, pings in members])
+        for _, device, _ in members:
+            touch_device(device)  # after the card locks: the same lock order as an SOS
+        open_incidents = cards_with_open_incidents([pings.card.id for _, _, pings in members])
+        outcomes = [Recorded(accepted=result.accepted, duplicates=result.duplicates,
+                             at_sea=bool(result.latest is not None and result.latest.at_sea),
+                             open_incident=pings.card.id in open_incidents)
+                    for (_, _, pings), result in zip(members, results, strict=True)]
+        db.session.commit()  # nothing is answered before this
+        for (request, _, _), outcome in zip(members, outcomes, strict=True):
+            request.finish(outcome)
+        return left
+
+
+_create_lock = threading.Lock()
+
+
+def ping_writer() -> PingWriter:
+    """The current application's writer (created on first use, in the process that uses it)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    writer = app.extensions.get("pts_ping_writer")
+    if writer is None:
+        with _create_lock:
+            writer = app.extensions.setdefault("pts_ping_writer", PingWriter(app))
+    return writer
