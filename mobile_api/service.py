@@ -26,19 +26,19 @@ from backend.auth.tokens import TokenKind, encode
 from backend.cards import enrollment
 from backend.cards.models import Card
 from backend.dispatch import service as dispatch
-from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind, IncidentStatus, Severity, SosSignal
+from backend.dispatch.models import Incident, IncidentKind, IncidentStatus, Severity, SosSignal
 from backend.extensions import db
 from backend.hotels.models import Hotel, Stay
 from backend.models_base import utcnow
 from backend.tracking.models import Device, LatestPosition, Ping
-from backend.tracking.service import CardNotTrackable, PingInput, RecordResult, record_pings
+from backend.tracking.service import CardNotTrackable, PingInput, record_pings
+from backend.tracking.writer import Recorded, cards_with_open_incidents, ping_writer, touch_device
 from mobile_api.auth import token_hash
 
 log = logging.getLogger(__name__)
 
 # Client ids of pings from OwnTracks / Traccar Client, which send none: uuid5 in this namespace.
 PROTOCOL_PING_NAMESPACE = uuid.UUID("6f1d7c1e-3a52-4f0e-9b7a-5c0e2f1d9a11")
-_LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 # A hash to check a code against when the card does not exist, so timing does not reveal it.
 _DUMMY_CODE_HASH = enrollment.new_code()[1]
 
@@ -196,37 +196,37 @@ def protocol_client_id(*, device_id: str, protocol: str, recorded_at: datetime) 
     return str(uuid.uuid5(PROTOCOL_PING_NAMESPACE, f"{protocol}:{device_id}:{stamp}"))
 
 
-def touch(device: Device, now: datetime | None = None) -> None:
+def touch(device: Device) -> None:
     """Note that the device was heard from (written at most once a minute per device)."""
-    now = now or utcnow()
-    if device.last_seen_at is None or now - device.last_seen_at >= _LAST_SEEN_RESOLUTION:
-        device.last_seen_at = now
+    touch_device(device)
 
 
-def record(*, device: Device, card: Card, pings: list[PingInput], source: str) -> RecordResult:
-    """Store pings through the tracking service (geofence rules run there); the caller commits.
+def record(*, device_id: str, pings: list[PingInput], source: str) -> Recorded:
+    """Store pings with the process's group commit (geofence rules run there); returns once committed.
 
-    Raises CardNotTrackable for a closed, revoked or expired card (nothing is stored).
+    Raises CardNotTrackable for a closed, revoked or expired card (nothing is stored) and
+    WriterBusy when the database could not take them in time.
     """
-    result = record_pings(card=card, device_id=device.id, pings=pings, source=source)
-    touch(device)  # after the card's lock (taken by record_pings): the same lock order as an SOS
-    return result
+    return ping_writer().write(device_id=device_id, pings=pings, source=source)
 
 
 def has_open_incident(card_id: str) -> bool:
     """True when the card has an incident the 191 center is still working on."""
-    return db.session.scalar(
-        select(Incident.id).where(Incident.card_id == card_id,
-                                  Incident.status.in_([s.value for s in OPEN_STATUSES])).limit(1)) is not None
+    return bool(cards_with_open_incidents([card_id]))
+
+
+def ping_interval_s(*, at_sea: bool, open_incident: bool) -> int:
+    """When the app should send next: sooner at sea or while an incident is open."""
+    if at_sea or open_incident:
+        return int(_cfg("PING_INTERVAL_ALERT_S", 300))
+    return int(_cfg("PING_INTERVAL_S", 1800))
 
 
 def next_ping_in_s(card_id: str, latest: LatestPosition | None) -> int:
-    """When the app should send next: sooner at sea or while an incident is open."""
+    """:func:`ping_interval_s` for a card, read from the database."""
     if latest is None:
         latest = db.session.get(LatestPosition, card_id)
-    if (latest is not None and latest.at_sea) or has_open_incident(card_id):
-        return int(_cfg("PING_INTERVAL_ALERT_S", 300))
-    return int(_cfg("PING_INTERVAL_S", 1800))
+    return ping_interval_s(at_sea=latest is not None and latest.at_sea, open_incident=has_open_incident(card_id))
 
 
 # --- SOS -----------------------------------------------------------------------------------

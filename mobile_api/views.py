@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from backend.extensions import db
 from backend.tracking.models import Device
 from backend.tracking.service import CardNotTrackable, PingInput
+from backend.tracking.writer import Recorded, WriterBusy
 from mobile_api import osmand, owntracks, service
 from mobile_api.auth import admit, authenticate, current_card, current_device, device_required, revoked_with_card
 from mobile_api.schemas import (
@@ -103,13 +104,16 @@ def _validate_pings(raw: list[Any]) -> tuple[list[PingInput], list[dict[str, Any
     return good, rejected
 
 
-def _store(pings: list[PingInput], source: str) -> service.RecordResult:
-    """Record pings of the current device; 403 (nothing stored) when its card stopped tracking."""
+def _store(pings: list[PingInput], source: str) -> Recorded:
+    """Record pings of the current device (group commit); 403 (nothing stored) when its card stopped tracking."""
+    device_id = current_device().id
+    db.session.close()  # give the connection back while the writer stores the group
     try:
-        return service.record(device=current_device(), card=current_card(), pings=pings, source=source)
+        return service.record(device_id=device_id, pings=pings, source=source)
     except CardNotTrackable as exc:
-        db.session.rollback()
         abort(403, message=str(exc))
+    except WriterBusy as exc:
+        abort(503, message=str(exc), headers={"Retry-After": "30"})
 
 
 @blp.route("/pings")
@@ -123,6 +127,7 @@ class Pings(MethodView):
     @blp.alt_response(403, description="The card is closed, revoked or expired: nothing stored")
     @blp.alt_response(413, description="Body larger than MAX_CONTENT_LENGTH")
     @blp.alt_response(422, description="Not a batch of 1–500 pings, or no valid ping in it")
+    @blp.alt_response(503, description="The database could not store the batch in time: send it again")
     def post(self, body: dict[str, Any]):
         """Send 1–500 pings in any order; each is validated on its own and stored once by its id.
 
@@ -134,10 +139,8 @@ class Pings(MethodView):
             abort(422, message="no valid ping in the batch",
                   errors={"json": {"pings": {str(r["index"]): r["errors"] for r in rejected}}})
         result = _store(good, "app")
-        next_in = service.next_ping_in_s(current_card().id, result.latest)
-        db.session.commit()
-        return {"accepted": result.accepted, "duplicates": result.duplicates,
-                "rejected": rejected, "next_ping_in_s": next_in}
+        return {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected,
+                "next_ping_in_s": service.ping_interval_s(at_sea=result.at_sea, open_incident=result.open_incident)}
 
 
 # --- SOS -----------------------------------------------------------------------------------
