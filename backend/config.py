@@ -37,6 +37,8 @@ class Config:
     FCM_ENDPOINT: str | None = os.environ.get("FCM_ENDPOINT") or None
     TILE_URL = os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     RUN_PERIODIC_JOBS = os.environ.get("RUN_PERIODIC_JOBS", "1") not in ("0", "false", "no")
+    DB_POOL_SIZE = _int("DB_POOL_SIZE", 30)  # PostgreSQL connections kept open per process
+    DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10)  # extra connections opened (and closed) at peaks
 
     # Flask / extensions
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)

@@ -35,8 +35,10 @@ def configure(app: Flask) -> None:
         options["connect_args"] = connect_args
     else:
         options.setdefault("pool_pre_ping", True)
-        options.setdefault("pool_size", 10)
-        options.setdefault("max_overflow", 20)
+        # Connections past pool_size are opened for one checkout and closed again: under load that
+        # is a new PostgreSQL backend per request. Keep the pool as large as the steady concurrency.
+        options.setdefault("pool_size", int(app.config.get("DB_POOL_SIZE") or 30))
+        options.setdefault("max_overflow", int(app.config.get("DB_MAX_OVERFLOW") or 10))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

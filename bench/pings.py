@@ -220,7 +220,7 @@ def profile(process: subprocess.Popen, port: int, tokens: list[str], connections
         return None
     recorder = subprocess.Popen([spy, "record", "--pid", str(process.pid), "--duration", str(int(seconds)),
                                  "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking",
-                                 "--subprocesses"],  # gunicorn: the worker is a child of the master
+                                 "--subprocesses", "--gil"],  # gunicorn: the worker is a child of the master
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from bench import loadgen
 
