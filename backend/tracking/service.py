@@ -133,6 +133,8 @@ def record_groups(groups: list[CardPings]) -> list[RecordResult]:
             incidents.extend(_apply_rules(card_id, evaluations[index]))
         if previous_contact is not None:
             _close_overdue_loop(card_id, previous_contact, latest, now)
+        elif latest is not None:  # the first position ever: ends an overdue raised while it never came
+            _returned(card_id, IncidentKind.OVERDUE, {"reason": "first position received", **_latest_detail(latest)})
         results.append(RecordResult(accepted=len(new[index]), duplicates=len(group.pings) - len(new[index]),
                                     latest=latest, incidents=tuple(dict.fromkeys(incidents))))
     return results
@@ -291,6 +293,10 @@ def overdue_threshold(*, at_sea: bool) -> timedelta:
     return timedelta(seconds=int(seconds))
 
 
+def _latest_detail(latest: LatestPosition) -> dict[str, Any]:
+    return {"lat": latest.lat, "lon": latest.lon, "recorded_at": latest.recorded_at.isoformat()}
+
+
 def _close_overdue_loop(card_id: str, previous_contact: datetime, latest: LatestPosition | None,
                         now: datetime) -> None:
     """Contact again after a silence long enough to be overdue: note it on the open overdue incident."""
@@ -299,5 +305,5 @@ def _close_overdue_loop(card_id: str, previous_contact: datetime, latest: Latest
         return
     detail: dict[str, Any] = {"reason": "contact again", "silent_s": int((now - previous_contact).total_seconds())}
     if latest is not None:
-        detail.update(lat=latest.lat, lon=latest.lon, recorded_at=latest.recorded_at.isoformat())
+        detail.update(_latest_detail(latest))
     _returned(card_id, IncidentKind.OVERDUE, detail)

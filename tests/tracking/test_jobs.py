@@ -195,3 +195,59 @@ def test_old_months_are_dropped_whole_on_postgres(seeded, factories, runner):
         with seeded.app_context():
             names = {p.name for p in partitions.monthly_partitions()}
         assert dropped not in names and kept in names
+
+
+def _phone(app, card_id: str, *, enrolled_minutes_ago: float, revoked: bool = False) -> str:  # noqa: ANN001
+    """A phone enrolled with the card ``enrolled_minutes_ago`` and not heard from since."""
+    import uuid
+
+    from backend.extensions import db
+    from backend.tracking.models import Device
+
+    enrolled = utcnow() - timedelta(minutes=enrolled_minutes_ago)
+    with app.app_context():
+        device = Device(id=str(uuid.uuid4()), card_id=card_id, platform="android", osmand_id=uuid.uuid4().hex,
+                        created_at=enrolled, last_seen_at=enrolled, revoked_at=enrolled if revoked else None)
+        db.session.add(device)
+        db.session.commit()
+        return device.id
+
+
+def test_a_phone_that_never_sent_a_position_becomes_overdue_once(seeded, factories, runner):
+    from backend.dispatch.models import Incident
+    from backend.tracking.models import Device
+
+    silent = factories.card(full_name="Mia Jensen", phone="+45 20 123456")
+    phone = _phone(seeded, silent, enrolled_minutes_ago=75)  # OVERDUE_AFTER_S is 3600
+    recent = factories.card()
+    _phone(seeded, recent, enrolled_minutes_ago=20)
+    only_revoked = factories.card()
+    _phone(seeded, only_revoked, enrolled_minutes_ago=300, revoked=True)
+    no_phone = factories.card()
+
+    assert "overdue: 1 overdue (1 never located)" in _sweep(runner)
+    (incident,) = incidents(seeded, silent)
+    assert incident["kind"] == "overdue" and incident["severity"] == "medium"
+    assert (incident["lat"], incident["lon"]) == (None, None)
+    assert incident["details"][0]["never_located"] is True and incident["details"][0]["silent_s"] >= 75 * 60
+    assert incidents(seeded, recent) == incidents(seeded, only_revoked) == incidents(seeded, no_phone) == []
+    assert "overdue: 0 overdue" in _sweep(runner)  # once per silence, also after it is resolved
+    _set(seeded, Incident, incident["id"], status="resolved")
+    assert "overdue: 0 overdue" in _sweep(runner)
+
+    # the phone is heard from (it opened the app), then falls silent again: a new silence
+    _set(seeded, Incident, incident["id"], created_at=utcnow() - timedelta(minutes=200))
+    _set(seeded, Device, phone, last_seen_at=utcnow() - timedelta(minutes=65))
+    assert "overdue: 1 overdue (1 never located)" in _sweep(runner)
+    assert [i["status"] for i in incidents(seeded, silent)] == ["resolved", "new"]
+
+
+def test_the_first_position_after_an_unlocated_overdue_goes_on_its_timeline(seeded, factories, runner):
+    card = factories.card()
+    _phone(seeded, card, enrolled_minutes_ago=90)
+    _sweep(runner)
+    send(seeded, card, fix(*PATONG, minutes_ago(1)))
+    (incident,) = incidents(seeded, card)
+    assert incident["events"] == ["created", "returned"]
+    assert incident["details"][-1]["reason"] == "first position received"
+    assert "overdue: 0 overdue" in _sweep(runner)  # located now: the ordinary rule watches it
