@@ -104,10 +104,7 @@ class PingWriter:
         """
         request = _Request(device_id, pings, source)
         self._queue.put(request)
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ping-writer", daemon=True)
-                self._thread.start()
+        self._ensure_thread()
         if not request.done.wait(WAIT_S):
             raise WriterBusy("the pings could not be stored in time; send them again")
         if request.error is not None:
@@ -115,7 +112,23 @@ class PingWriter:
         assert request.result is not None
         return request.result
 
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ping-writer", daemon=True)
+                self._thread.start()
+
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:  # whatever ended the loop, the next request must find a writer
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+            if not self._queue.empty():
+                self._ensure_thread()
+
+    def _loop(self) -> None:
         waiting: list[_Request] = []  # requests of a card that already had one in the last group
         while True:
             if waiting:
@@ -137,7 +150,13 @@ class PingWriter:
                     break
                 batch.append(request)
                 count += len(request.pings)
-            waiting = self._store(batch)
+            try:
+                waiting = self._store(batch)
+            except Exception as exc:  # noqa: BLE001 - never leave a request waiting, never die
+                log.exception("the ping writer failed on a group of %d requests", len(batch))
+                for request in batch:
+                    if not request.done.is_set():
+                        request.finish(error=exc)
 
     def _store(self, batch: list[_Request]) -> list[_Request]:
         """Store a group (falling back to one request at a time); the requests left for the next group."""

@@ -176,3 +176,30 @@ def test_a_card_closed_meanwhile_is_refused_without_failing_the_others(seeded, f
     assert [r for i, r in enumerate(results) if i != 2] == [Recorded(1, 0, False, False)] * 5
     assert closed_card not in {card for card, _ in _stored(seeded)}
     assert len(_stored(seeded)) == 5
+
+
+def test_a_failing_group_fails_only_its_requests_and_the_writer_carries_on(seeded, factories, monkeypatch):
+    """A fault while storing (here: injected into the group store once) is that request's error alone."""
+    from backend.tracking import writer as writer_module
+    from backend.tracking.writer import PingWriter, Recorded
+
+    real = writer_module.record_groups
+    calls = {"n": 0}
+
+    def fails_once(groups):  # noqa: ANN001
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("disk full")
+        return real(groups)
+
+    monkeypatch.setattr(writer_module, "record_groups", fails_once)
+    (device, _), (other, _) = _devices(seeded, factories, 2)
+    writer = PingWriter(seeded)
+    with pytest.raises(RuntimeError, match="disk full"):
+        writer.write(device_id=device, pings=_inputs(fix(*TOWN, minutes_ago(3))), source="app")
+    assert _stored(seeded) == []  # rolled back: nothing half-stored
+    assert writer.write(device_id=other, pings=_inputs(fix(*TOWN, minutes_ago(2))), source="app") == \
+        Recorded(1, 0, False, False)
+    assert writer.write(device_id=device, pings=_inputs(fix(*TOWN, minutes_ago(1))), source="app") == \
+        Recorded(1, 0, False, False)
+    assert len(_stored(seeded)) == 2
