@@ -17,6 +17,10 @@ Decisions worth knowing (details in the modules' docstrings):
   SQLite) and committed before the reply.
 - **Pings** are validated one by one; a batch with no valid ping is 422 (nothing stored). Device
   times before the card's issue day or more than ``MOBILE_CLOCK_SKEW_S`` (600 s) ahead are refused.
+  Valid pings of every protocol are stored by the process's group-commit writer
+  (``backend/tracking/writer.py``): requests that arrive together share one transaction, and each
+  is answered only after it committed (503 with ``Retry-After`` if the database cannot take them
+  within a minute; the app re-sends, idempotently).
 - **OwnTracks / Traccar Client** send no client ids: a ping's id is a UUIDv5 of the device and the
   fix time (or the SDK's own ``uuid``), so their re-sends are idempotent too.
 """

@@ -1,7 +1,8 @@
 """The companion app's use cases: enrollment, ping batches, SOS, push token, the tourist's view.
 
 Views (ours, OwnTracks, OsmAnd) parse their protocol into the plain values used here; every
-position goes through :func:`backend.tracking.service.record_pings`, every SOS through
+position goes through :mod:`backend.tracking` (the group-commit writer for pings,
+:func:`backend.tracking.service.record_pings` for an SOS's own position), every SOS through
 :func:`backend.dispatch.service.raise_incident`. Functions here never commit, except where
 the docstring says so (an SOS is committed before the app hears back).
 """
