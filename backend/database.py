@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -9,10 +10,27 @@ from flask import Flask
 from geoalchemy2.admin.dialects.sqlite import init_spatialite, load_spatialite_driver
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
+from werkzeug.routing import IntegerConverter
 
 from backend.extensions import db
 
+log = logging.getLogger(__name__)
+
 DEFAULT_SQLITE_URL = "sqlite:///pts.sqlite"  # relative: under the app's instance/ folder
+MAX_ID = 2**63 - 1  # the largest integer SQLite (and PostgreSQL's bigint) holds: no id is larger
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` of every route: a non-negative number the database can hold.
+
+    A larger one names nothing and is a 404, not a driver error (SQLite raises OverflowError for
+    an integer past 64 bits).
+    """
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 - werkzeug's names
+                 max: int | None = MAX_ID, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def configure(app: Flask) -> None:
@@ -64,8 +82,22 @@ def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+def value_out_of_range(error: Exception) -> tuple[dict[str, Any], int]:
+    """A value the database cannot hold (a too large number, a too long string) is bad input: 422.
+
+    Schemas bound what they accept; this is the safety net for a value that slipped past one.
+    The request's transaction is rolled back, so nothing changes.
+    """
+    db.session.rollback()
+    log.warning("a request value did not fit the database: %s", error)
+    return {"code": 422, "message": "a value in the request is out of range for this field", "errors": {}}, 422
+
+
 def init_app(app: Flask) -> None:
-    """Bind the database extension and the SpatiaLite loader."""
+    """Bind the database extension and the SpatiaLite loader; bound ``<int:…>`` route ids."""
+    app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.register_error_handler(OverflowError, value_out_of_range)
+    app.register_error_handler(DataError, value_out_of_range)
     configure(app)
     db.init_app(app)
     with app.app_context():

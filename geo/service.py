@@ -119,27 +119,32 @@ def _apply(zone: Zone, *, geometry: MultiPolygon, properties: dict[str, Any]) ->
     zone.updated_at = utcnow()
 
 
-def _flush_unique(zone: Zone) -> None:
+def _save(zone: Zone, *, geometry: MultiPolygon, properties: dict[str, Any], new: bool) -> None:
+    """Apply and flush inside a savepoint, so a duplicate slug leaves the session usable.
+
+    The changes must be made inside the savepoint: opening one flushes what is pending first,
+    and a duplicate slug would then fail outside of it.
+    """
     try:
         with db.session.begin_nested():
+            _apply(zone, geometry=geometry, properties=properties)
+            if new:
+                db.session.add(zone)
             db.session.flush()
     except IntegrityError as exc:
-        raise ZoneConflict(f"another zone already has the slug {zone.slug!r}") from exc
+        raise ZoneConflict(f"another zone already has the slug {properties.get('slug')!r}") from exc
 
 
 def create_zone(*, geometry: MultiPolygon, properties: dict[str, Any]) -> Zone:
     """Add a zone from validated geometry and properties; the caller commits."""
     zone = Zone(created_at=utcnow())
-    _apply(zone, geometry=geometry, properties=properties)
-    db.session.add(zone)
-    _flush_unique(zone)
+    _save(zone, geometry=geometry, properties=properties, new=True)
     return zone
 
 
 def update_zone(*, zone: Zone, geometry: MultiPolygon, properties: dict[str, Any]) -> Zone:
     """Replace a zone's geometry and properties; the caller commits."""
-    _apply(zone, geometry=geometry, properties=properties)
-    _flush_unique(zone)
+    _save(zone, geometry=geometry, properties=properties, new=False)
     return zone
 
 

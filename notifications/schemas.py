@@ -6,6 +6,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
+from backend.database import MAX_ID
 from backend.models_base import utcnow
 from notifications import broadcasts
 
@@ -30,7 +31,7 @@ class BroadcastAreaSchema(Schema):
                     validate=validate.Length(min=4, max=broadcasts.MAX_VERTICES)),
         validate=validate.Length(min=1, max=1),
         metadata={"description": "one closed outer ring of [lon, lat] positions (no holes)"})
-    zone_id = fields.Integer(validate=validate.Range(min=1))
+    zone_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
     @validates_schema
     def polygon_or_zone(self, data: dict, **_kwargs) -> None:
@@ -163,7 +164,7 @@ class InboxQuerySchema(Schema):
     """Paging of the tourist's inbox."""
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    before_id = fields.Integer(validate=validate.Range(min=1),
+    before_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
                                metadata={"description": "only messages older than this id (next page)"})
 
 

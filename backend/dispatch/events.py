@@ -33,6 +33,7 @@ from backend.audit.service import record
 from backend.auth.decorators import has_role, staff_from_token
 from backend.auth.models import Role, User
 from backend.auth.tokens import InvalidToken, TokenKind, decode
+from backend.database import MAX_ID
 from backend.dispatch import positions, service
 from backend.extensions import db, socketio
 from backend.models_base import utcnow
@@ -179,7 +180,7 @@ def on_resume(data: Any = None) -> dict[str, Any]:
     if _console() is None:
         return {"error": "session expired: sign in again"}
     after = data.get("after_seq") if isinstance(data, dict) else None
-    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_ID:
         return {"error": "after_seq must be a non-negative integer"}
     replayed, last = 0, after
     while True:

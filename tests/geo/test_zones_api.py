@@ -181,6 +181,18 @@ def test_duplicate_slug_is_rejected(app, client, auth):
     assert len(client.get("/api/v1/zones").get_json()["features"]) == 1
 
 
+def test_renaming_a_zone_to_a_taken_slug_is_rejected_and_changes_nothing(app, client, auth):
+    headers = auth.headers("admin")
+    assert client.post("/api/v1/zones", json=feature(slug="lane-a"), headers=headers).status_code == 201
+    second = client.post("/api/v1/zones", json=feature(slug="lane-b", name="Lane B"), headers=headers).get_json()
+    zone_id = second["properties"]["id"] if "properties" in second else second["id"]
+    response = client.put(f"/api/v1/zones/{zone_id}", json=feature(slug="lane-a", name="Renamed"), headers=headers)
+    assert response.status_code == 422, response.get_json()
+    assert "lane-a" in response.get_json()["message"]
+    names = sorted(f["properties"]["name"] for f in client.get("/api/v1/zones").get_json()["features"])
+    assert "Renamed" not in names and len(names) == 2
+
+
 def test_zones_are_documented_in_openapi(client):
     paths = client.get("/openapi.json").get_json()["paths"]
     assert {"get", "post"} <= set(paths["/api/v1/zones"])
