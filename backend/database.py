@@ -6,7 +6,8 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from flask_smorest import abort
 from geoalchemy2.admin.dialects.sqlite import init_spatialite, load_spatialite_driver
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -18,14 +19,14 @@ from backend.extensions import db
 log = logging.getLogger(__name__)
 
 DEFAULT_SQLITE_URL = "sqlite:///pts.sqlite"  # relative: under the app's instance/ folder
-MAX_ID = 2**63 - 1  # the largest integer SQLite (and PostgreSQL's bigint) holds: no id is larger
+MAX_ID = 2**31 - 1  # ids are PostgreSQL ``integer`` columns: no id is larger (SQLite would take 2**63 - 1)
 
 
 class IdConverter(IntegerConverter):
     """``<int:…>`` of every route: a non-negative number the database can hold.
 
-    A larger one names nothing and is a 404, not a driver error (SQLite raises OverflowError for
-    an integer past 64 bits).
+    A larger one names nothing and is a 404, not a driver error (PostgreSQL refuses to compare an
+    ``integer`` column with a number past 32 bits, SQLite's driver one past 64 bits).
     """
 
     def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 - werkzeug's names
@@ -83,14 +84,27 @@ def is_postgres() -> bool:
 
 
 def value_out_of_range(error: Exception) -> tuple[dict[str, Any], int]:
-    """A value the database cannot hold (a too large number, a too long string) is bad input: 422.
+    """A value the database cannot hold (a too large number, a NUL character in text) is bad input: 422.
 
     Schemas bound what they accept; this is the safety net for a value that slipped past one.
     The request's transaction is rolled back, so nothing changes.
     """
     db.session.rollback()
     log.warning("a request value did not fit the database: %s", error)
-    return {"code": 422, "message": "a value in the request is out of range for this field", "errors": {}}, 422
+    return {"code": 422, "errors": {},
+            "message": "a value in the request cannot be stored: a number out of range or a NUL character in text"}, 422
+
+
+def refuse_nul_characters() -> None:
+    """Text with a NUL character is refused up front (422), the same on both databases.
+
+    PostgreSQL cannot store NUL in text and SQLite would keep it; no field of this API has a use
+    for it. JSON carries it only as the escape ``\\u0000``, forms and queries as ``%00``.
+    """
+    body = request.get_data(cache=True) if request.content_length else b""
+    nul = b"%00" if request.mimetype == "application/x-www-form-urlencoded" else b"\\u0000"
+    if nul in body or b"%00" in request.query_string:
+        abort(422, message="text must not contain NUL characters", errors={"body": ["NUL character"]})
 
 
 def init_app(app: Flask) -> None:
@@ -98,6 +112,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.register_error_handler(OverflowError, value_out_of_range)
     app.register_error_handler(DataError, value_out_of_range)
+    app.before_request(refuse_nul_characters)
     configure(app)
     db.init_app(app)
     with app.app_context():

@@ -14,21 +14,22 @@ import pytest
 TOO_BIG = str(2**64)
 
 
-def _staff_routes(app) -> list[tuple[str, str]]:  # noqa: ANN001
-    """(method, path with every int id replaced by TOO_BIG) of every API route with an id."""
+def _routes(app, number: str) -> list[tuple[str, str]]:  # noqa: ANN001
+    """(method, path with every int id replaced by ``number``) of every route with an id."""
     routes = []
     for rule in app.url_map.iter_rules():
         if "int" not in {type(c).__name__ for c in rule._converters.values()} and not re.search(r"<int:", rule.rule):
             continue
-        path = re.sub(r"<int:[^>]+>", TOO_BIG, rule.rule)
+        path = re.sub(r"<int:[^>]+>", number, rule.rule)
         path = re.sub(r"<[^>]+>", "X", path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, path))
     return routes
 
 
-def test_every_route_answers_a_too_large_id_without_a_server_error(app, client, auth, factories):
-    routes = _staff_routes(app)
+@pytest.mark.parametrize("number", [str(2**31), TOO_BIG], ids=["past PostgreSQL integer", "past 64 bits"])
+def test_every_route_answers_a_too_large_id_without_a_server_error(app, client, auth, factories, number):
+    routes = _routes(app, number)
     assert len(routes) >= 20  # incidents, hotels, stays, managers, zones, broadcasts, SOS …
     card = factories.issued_card()
     device = client.post("/api/v1/mobile/enroll", json={"card_id": card["card_id"], "platform": "android",
@@ -79,3 +80,28 @@ def test_a_value_that_slips_past_a_schema_is_a_422_not_a_500(app):
     response = app.test_client().get("/test-only/too-big")
     assert response.status_code == 422
     assert response.get_json()["code"] == 422 and "out of range" in response.get_json()["message"]
+
+
+def test_a_nul_character_in_text_is_a_422_on_both_databases(client, auth):
+    """PostgreSQL cannot store NUL in text (found by fuzzing): never a 500, and nothing is stored."""
+    headers = auth.headers("dispatcher")
+    response = client.post("/api/v1/broadcasts", headers=headers, json={
+        "headline": "Rip\u0000currents".encode().decode("unicode_escape"), "message": "Stay out of the water",
+        "severity": "Severe", "area": {"type": "Polygon", "coordinates": [[[98.28, 7.88], [98.30, 7.88],
+                                                                          [98.30, 7.90], [98.28, 7.88]]]}})
+    assert response.status_code == 422, response.get_json()
+    assert client.get("/api/v1/broadcasts", headers=headers).get_json()["items"] == []
+
+
+def test_nul_in_a_traccar_client_form_or_query_is_a_422(client, factories):
+    card = factories.issued_card()
+    device = client.post("/api/v1/mobile/enroll", json={"card_id": card["card_id"], "platform": "android",
+                                                        "enrollment_code": card["enrollment_code"]}).get_json()
+    query = client.get(f"/api/v1/mobile/osmand?id={device['osmand_id']}%00&lat=7.89&lon=98.29")
+    form = client.post("/api/v1/mobile/osmand", data=f"id={device['osmand_id']}&lat=7.89&lon=98.29&batt=5%00",
+                       content_type="application/x-www-form-urlencoded")
+    assert (query.status_code, form.status_code) == (422, 422)
+    # a percent sign in JSON text is just text
+    assert client.post("/api/v1/mobile/osmand", json={"device_id": device["osmand_id"], "location": {
+        "timestamp": "2026-11-30T10:00:00Z", "coords": {"latitude": 7.89, "longitude": 98.29},
+        "extras": {"note": "battery 100%00"}}}).status_code != 422
