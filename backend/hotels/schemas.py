@@ -160,12 +160,12 @@ class CheckinSchema(Schema):
 
 
 class CardRefusalSchema(Schema):
-    """A card refused at check-in, with the reason."""
+    """A refused check-in: the card's ``reason``, or (without one) the request's own field errors."""
 
     code = fields.Integer(required=True)
     status = fields.String()
     message = fields.String(required=True)
-    reason = fields.String(required=True, metadata={"description": _REASONS})
+    reason = fields.String(metadata={"description": f"present when the card itself is refused: {_REASONS}"})
     errors = fields.Dict(required=True)
 
 

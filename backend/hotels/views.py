@@ -223,7 +223,8 @@ class Checkins(MethodView):
     @blp.response(201, CheckinSchema, description="Checked in")
     @blp.alt_response(200, schema=CheckinSchema,
                       description="The card was already checked in here: its stay (room updated if given)")
-    @blp.alt_response(422, schema=CardRefusalSchema, description="The card is refused: `reason` says why")
+    @blp.alt_response(422, schema=CardRefusalSchema,
+                      description="The card is refused (`reason` says why), or the body is invalid (`errors`)")
     @blp.alt_response(409, description="The same card was checked in elsewhere at the same moment; retry")
     def post(self, body: dict, hotel_id: int):
         """Check a guest in; a stay at another hotel ends (one open stay per card)."""
