@@ -105,3 +105,12 @@ def test_nul_in_a_traccar_client_form_or_query_is_a_422(client, factories):
     assert client.post("/api/v1/mobile/osmand", json={"device_id": device["osmand_id"], "location": {
         "timestamp": "2026-11-30T10:00:00Z", "coords": {"latitude": 7.89, "longitude": 98.29},
         "extras": {"note": "battery 100%00"}}}).status_code != 422
+
+
+def test_nul_in_sign_in_and_staff_forms_is_a_422(client, auth):
+    """Fields where fuzzing found PostgreSQL's NUL error as a 500: sign-in, a hotel's name, a card id."""
+    nul = "a\u0000b"
+    assert client.post("/api/v1/auth/login", json={"username": nul, "password": "x"}).status_code == 422
+    admin = auth.headers("admin")
+    assert client.post("/api/v1/hotels", headers=admin, json={"name": nul, "lat": 7.9, "lon": 98.3}).status_code == 422
+    assert client.get("/api/v1/cards/%00", headers=admin).status_code in (404, 422)
