@@ -95,16 +95,49 @@ def value_out_of_range(error: Exception) -> tuple[dict[str, Any], int]:
             "message": "a value in the request cannot be stored: a number out of range or a NUL character in text"}, 422
 
 
+NUL_MESSAGE = "text must not contain NUL characters"
+
+
+def _nul_errors(value: Any) -> dict[str, Any] | list[str] | None:
+    """The fields of a parsed request part whose text (or key) holds a NUL, in webargs' error shape."""
+    if isinstance(value, str):
+        return [NUL_MESSAGE] if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    errors: dict[str, Any] = {}
+    for key, item in items:
+        found = [NUL_MESSAGE] if isinstance(key, str) and "\x00" in key else _nul_errors(item)
+        if found:
+            errors[str(key)] = found
+    return errors or None
+
+
+def _nul_fields(fields: Any) -> dict[str, list[str]] | list[str]:
+    """The names of a query's or form's fields (a MultiDict) with a NUL in a name or a value."""
+    bad = {name: [NUL_MESSAGE] for name in fields
+           if "\x00" in name or any("\x00" in value for value in fields.getlist(name))}
+    return bad or [NUL_MESSAGE]
+
+
 def refuse_nul_characters() -> None:
-    """Text with a NUL character is refused up front (422), the same on both databases.
+    """Text with a NUL character is refused up front (422 naming the field), the same on both databases.
 
     PostgreSQL cannot store NUL in text and SQLite would keep it; no field of this API has a use
-    for it. JSON carries it only as the escape ``\\u0000``, forms and queries as ``%00``.
+    for it. JSON carries it only as the escape ``\\u0000``, forms and queries as ``%00``; the
+    (rare) request that holds one is parsed to name the fields, as any validation error does.
     """
+    errors: dict[str, Any] = {}
+    if b"%00" in request.query_string:
+        errors["query"] = _nul_fields(request.args)
     body = request.get_data(cache=True) if request.content_length else b""
-    nul = b"%00" if request.mimetype == "application/x-www-form-urlencoded" else b"\\u0000"
-    if nul in body or b"%00" in request.query_string:
-        abort(422, message="text must not contain NUL characters", errors={"body": ["NUL character"]})
+    if request.mimetype == "application/x-www-form-urlencoded":
+        if b"%00" in body:
+            errors["form"] = _nul_fields(request.form)
+    elif b"\\u0000" in body:
+        parsed = request.get_json(silent=True)
+        if parsed is not None:  # malformed JSON gets its own 400 from the view
+            errors["json"] = _nul_errors(parsed) or [NUL_MESSAGE]
+    if errors:
+        abort(422, message=NUL_MESSAGE, errors=errors)
 
 
 def init_app(app: Flask) -> None:

@@ -63,6 +63,7 @@ def test_a_broadcast_to_a_too_large_zone_id_is_a_422_and_sends_nothing(client, a
         "headline": "Rip currents", "message": "Stay out of the water", "severity": "Severe",
         "area": {"zone_id": int(TOO_BIG)}})
     assert response.status_code == 422, response.get_json()
+    assert "zone_id" in str(response.get_json()["errors"]["json"]["area"])
     assert client.get("/api/v1/broadcasts", headers=headers).get_json()["items"] == []
 
 
@@ -90,6 +91,7 @@ def test_a_nul_character_in_text_is_a_422_on_both_databases(client, auth):
         "severity": "Severe", "area": {"type": "Polygon", "coordinates": [[[98.28, 7.88], [98.30, 7.88],
                                                                           [98.30, 7.90], [98.28, 7.88]]]}})
     assert response.status_code == 422, response.get_json()
+    assert "headline" in response.get_json()["errors"]["json"]
     assert client.get("/api/v1/broadcasts", headers=headers).get_json()["items"] == []
 
 
@@ -101,6 +103,8 @@ def test_nul_in_a_traccar_client_form_or_query_is_a_422(client, factories):
     form = client.post("/api/v1/mobile/osmand", data=f"id={device['osmand_id']}&lat=7.89&lon=98.29&batt=5%00",
                        content_type="application/x-www-form-urlencoded")
     assert (query.status_code, form.status_code) == (422, 422)
+    assert query.get_json()["errors"] == {"query": {"id": ["text must not contain NUL characters"]}}
+    assert form.get_json()["errors"] == {"form": {"batt": ["text must not contain NUL characters"]}}
     # a percent sign in JSON text is just text
     assert client.post("/api/v1/mobile/osmand", json={"device_id": device["osmand_id"], "location": {
         "timestamp": "2026-11-30T10:00:00Z", "coords": {"latitude": 7.89, "longitude": 98.29},
