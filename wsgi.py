@@ -1,51 +1,26 @@
-"""WSGI entry point: ``app`` for gunicorn; ``python wsgi.py`` serves HTTP + Socket.IO.
+"""WSGI entry point: ``app`` for gunicorn and ``flask --app wsgi``; ``python wsgi.py`` serves HTTP + Socket.IO.
 
-``python wsgi.py`` runs gunicorn (a production server) in-process with one worker and many
-threads, which Flask-SocketIO supports with WebSocket through simple-websocket. One process
-holds the Socket.IO state; to scale out, see docs/deploy.md.
+``python wsgi.py`` runs gunicorn in-process with one gevent worker (:mod:`backend.server`): one
+process holds the Socket.IO state and thousands of concurrent connections. The application is
+imported in that worker, after gevent has patched the standard library, never in gunicorn's
+master. To scale out, see docs/deploy.md.
 """
 
 from __future__ import annotations
 
-import os
 
-from backend import create_app
-
-app = create_app()
-
-
-def serve() -> None:
-    """Serve HTTP and Socket.IO on ``$HOST:$PORT`` (default 127.0.0.1:5000) with gunicorn."""
-    from gunicorn.app.base import BaseApplication
-
+def _start_periodic_jobs(app) -> None:  # noqa: ANN001 - a Flask app, imported in the worker
     from backend import jobs
 
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "5000"))
-    threads = int(os.environ.get("THREADS", "64"))
-
-    class Server(BaseApplication):
-        """gunicorn, configured from code rather than a config file."""
-
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", 1)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", threads)
-            self.cfg.set("timeout", 0)  # long-lived websocket connections
-            self.cfg.set("graceful_timeout", 10)
-            self.cfg.set("accesslog", os.environ.get("ACCESS_LOG") or None)
-            self.cfg.set("errorlog", "-")
-            self.cfg.set("control_socket_disable", True)  # several servers may share a machine
-
-        def load(self):
-            if app.config.get("RUN_PERIODIC_JOBS"):
-                jobs.start_scheduler(app)
-            return app
-
-    print(f"Phuket Tourist Safety serving on http://{host}:{port}", flush=True)
-    Server().run()
+    if app.config.get("RUN_PERIODIC_JOBS"):
+        jobs.start_scheduler(app)
 
 
 if __name__ == "__main__":
-    serve()
+    from backend.server import serve
+
+    serve("wsgi:app", on_load=_start_periodic_jobs)
+else:
+    from backend import create_app
+
+    app = create_app()

@@ -5,13 +5,10 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from backend import config as config_module
-from backend import database
-from backend.extensions import api, db, migrate, socketio
+if TYPE_CHECKING:
+    from flask import Flask
 
 # Each domain owns an ``init_app(app)`` that registers its blueprints, CLI and events.
 DOMAINS = (
@@ -32,7 +29,18 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: config from the environment (or ``test_config``), extensions, domains."""
+    """Build the app: config from the environment (or ``test_config``), extensions, domains.
+
+    Everything is imported here, not at module level: ``python wsgi.py`` imports this package in
+    gunicorn's master, and the application's modules must first be imported in the worker, after
+    gevent has patched the standard library (:mod:`backend.server`).
+    """
+    from flask import Flask
+
+    from backend import config as config_module
+    from backend import database, runtime
+    from backend.extensions import api, db, migrate, socketio
+
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None,
                 instance_relative_config=True)
     if test_config is None:
@@ -57,7 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                         "description": "Device token from POST /api/v1/mobile/enroll"})
     socketio.init_app(
         app,
-        async_mode="threading",
+        async_mode=runtime.async_mode(),
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
         channel=app.config["SOCKETIO_CHANNEL"],
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
