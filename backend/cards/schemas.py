@@ -200,12 +200,15 @@ class RevokeSchema(Schema):
 
 
 class RevocationSchema(Schema):
-    """One card that verifiers must refuse although its signature is valid."""
+    """One card that verifiers must refuse although its signature is valid.
+
+    Public, so only the token's ``jti`` and when: never the card id, nor whether the holder was
+    revoked or simply left the country (``closed``).
+    """
 
     jti = fields.String(required=True)
-    card_id = fields.String()
-    reason = fields.String(metadata={"description": "revoked or closed"})
-    revoked_at = fields.AwareDateTime(allow_none=True)
+    revoked_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "when the card was revoked or closed"})
 
 
 class RevocationListSchema(Schema):

@@ -369,11 +369,11 @@ def close_card(*, card: Card) -> Card:
 def revocation_list() -> list[dict[str, Any]]:
     """Revoked and closed cards that have not expired yet (expired tokens fail on their own)."""
     rows = db.session.execute(
-        select(Card.jti, Card.id, Card.status, Card.revoked_at, Card.closed_at)
+        select(Card.jti, Card.status, Card.revoked_at, Card.closed_at)
         .where(Card.status.in_([CardStatus.REVOKED.value, CardStatus.CLOSED.value]), Card.expires_at > utcnow()))
-    items = [{"jti": jti, "card_id": cid, "reason": status,
-              "revoked_at": revoked_at if status == CardStatus.REVOKED.value else closed_at}
-             for jti, cid, status, revoked_at, closed_at in rows]
+    # Public data only: the jti and when, never the card id or why (a closed card is a departure).
+    items = [{"jti": jti, "revoked_at": revoked_at if status == CardStatus.REVOKED.value else closed_at}
+             for jti, status, revoked_at, closed_at in rows]
     return sorted(items, key=lambda item: (item["revoked_at"] is None, item["revoked_at"] or utcnow()))
 
 
