@@ -107,15 +107,23 @@ def _segment_allowed(a: Fix, b: Fix) -> bool:
 def _query(probes: list[tuple[int, str, str]]) -> tuple[list[tuple[int, str, int, str]], dict[int, ZoneRef], bool]:
     """Run the batch's one spatial query: (probe index, probe kind, zone id, zone kind) hits."""
     dialect = db.engine.dialect.name
-    truth = "" if dialect == "postgresql" else " = 1"  # SpatiaLite answers 1, 0 or -1 (error)
-    params: dict[str, object] = {}
-    rows = []
-    for n, (idx, kind, wkt) in enumerate(probes):
-        rows.append(f"(:i{n}, :k{n}, :w{n})")
-        params.update({f"i{n}": idx, f"k{n}": kind, f"w{n}": wkt})
+    if dialect == "postgresql":  # one constant (prepared) statement whatever the number of probes
+        source = ("SELECT * FROM unnest(CAST(:idx AS integer[]), CAST(:kind AS text[]), CAST(:wkt AS text[]))"
+                  " AS u(idx, kind, wkt)")
+        params: dict[str, object] = {"idx": [p[0] for p in probes], "kind": [p[1] for p in probes],
+                                     "wkt": [p[2] for p in probes]}
+        truth = ""
+    else:
+        rows = []
+        params = {}
+        for n, (idx, kind, wkt) in enumerate(probes):
+            rows.append(f"(:i{n}, :k{n}, :w{n})")
+            params.update({f"i{n}": idx, f"k{n}": kind, f"w{n}": wkt})
+        source = f"VALUES {', '.join(rows)}"
+        truth = " = 1"  # SpatiaLite answers 1, 0 or -1 (error)
     cast_idx = "CAST(p.idx AS INTEGER)"
     sql = (
-        f"WITH probes(idx, kind, wkt) AS (VALUES {', '.join(rows)}) "
+        f"WITH probes(idx, kind, wkt) AS ({source}) "
         f"SELECT {cast_idx}, p.kind, z.id, z.kind, z.name, z.severity, z.season_months "
         "FROM probes p JOIN zones z ON z.kind IN ('service_area', 'island', 'danger') "
         f"AND ST_Intersects(z.geom, ST_GeomFromText(p.wkt, 4326)){truth} "

@@ -19,10 +19,7 @@ asks for pings of a closed, revoked or expired card.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from flask import g
@@ -30,36 +27,17 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from backend.auth.decorators import bearer_token
-from backend.auth.tokens import InvalidToken, TokenKind, decode
+from backend.auth.devices import DeviceCredential, accepts, credential, may_track, revoked_with_card, token_hash
 from backend.cards.models import Card
 from backend.extensions import db
 from backend.tracking.models import Device
 
+__all__ = ["admit", "authenticate", "current_card", "current_credential", "current_device", "device_required",
+           "device_signed", "revoked_with_card", "token_hash", "unauthorized"]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEVICE_SECURITY = [{"deviceToken": []}]
-# A device revoked up to this long before its card ended counts as revoked with the card
-# (the cards service stamps both in one transaction, but clocks are read separately).
-_WITH_CARD_SLACK = timedelta(seconds=5)
-
-
-def token_hash(token: str) -> str:
-    """The SHA-256 (hex) of a device token, as stored on its device."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def card_ended_at(card: Card) -> datetime | None:
-    """When the card stopped being valid (closed or revoked), or None while it is active."""
-    stamps = [t for t in (card.tracking_ended_at, card.revoked_at, card.closed_at) if t is not None]
-    return min(stamps) if stamps else None
-
-
-def revoked_with_card(device: Device, card: Card) -> bool:
-    """True when the device was revoked because its card was closed or revoked (not on its own)."""
-    if device.revoked_at is None or card.status == "active":
-        return False
-    ended = card_ended_at(card)
-    return ended is None or device.revoked_at >= ended - _WITH_CARD_SLACK
 
 
 def authenticate(token: str | None, *, device_id: str | None = None) -> tuple[Device, Card] | None:
@@ -68,24 +46,52 @@ def authenticate(token: str | None, *, device_id: str | None = None) -> tuple[De
     ``device_id`` (HTTP Basic user name of OwnTracks) must match the token's device when given.
     Devices revoked on their own are refused; devices revoked with their card are returned.
     """
-    if not token:
-        return None
-    try:
-        subject = str(decode(TokenKind.DEVICE, token)["sub"])
-    except (InvalidToken, KeyError):
-        return None
-    if device_id is not None and device_id != subject:
+    found = credential(token, device_id=device_id)
+    if found is None:
         return None
     row = db.session.execute(select(Device, Card).join(Card, Card.id == Device.card_id)
-                             .where(Device.id == subject)).first()  # one round trip on the hot path
-    if row is None:
+                             .where(Device.id == found.device_id)).first()  # one round trip
+    if row is None or not accepts(row[0], row[1], found):
         return None
-    device, card = row
-    if not device.token_hash or not hmac.compare_digest(device.token_hash, token_hash(token)):
-        return None
-    if device.revoked_at is not None and not revoked_with_card(device, card):
-        return None
-    return device, card
+    return row[0], row[1]
+
+
+def unauthorized(*, realm: str = "device", scheme: str = "Bearer") -> None:
+    """Abort with the contract's 401 for a missing, invalid or replaced device credential."""
+    abort(401, message="missing or invalid device token", headers={"WWW-Authenticate": f'{scheme} realm="{realm}"'})
+
+
+def _documented(wrapper: Any) -> Any:
+    """Mark a view as taking a device token in the OpenAPI document."""
+    apidoc = getattr(wrapper, "_apidoc", {})
+    manual = dict(apidoc.get("manual_doc", {}))
+    manual["security"] = DEVICE_SECURITY
+    wrapper._apidoc = {**apidoc, "manual_doc": manual}
+    return wrapper
+
+
+def device_signed(view: F) -> F:
+    """Require a correctly signed device token, checked in memory; sets ``g.device_credential``.
+
+    For the ping path only: the group-commit writer checks the credential against the device
+    row (401 when it is no longer the device's, 403 when the card has ended) with the rest of
+    its group, so the request itself never waits for the database.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        found = credential(bearer_token())
+        if found is None:
+            unauthorized()
+        g.device_credential = found
+        return view(*args, **kwargs)
+
+    return _documented(wrapper)  # type: ignore[return-value]
+
+
+def current_credential() -> DeviceCredential:
+    """The signed device credential of this request (only inside a ``device_signed`` view)."""
+    return g.device_credential
 
 
 def current_device() -> Device:
@@ -102,10 +108,10 @@ def admit(found: tuple[Device, Card] | None, *, allow_ended_card: bool, realm: s
           scheme: str = "Bearer") -> None:
     """Set ``g.device`` and ``g.card``, or abort: 401 unknown credentials, 403 ended card."""
     if found is None:
-        abort(401, message="missing or invalid device token",
-              headers={"WWW-Authenticate": f'{scheme} realm="{realm}"'})
+        unauthorized(realm=realm, scheme=scheme)
+        return
     device, card = found
-    if not allow_ended_card and (device.revoked_at is not None or not card.is_trackable()):
+    if not allow_ended_card and not may_track(device, card):
         abort(403, message=f"this card is {card.effective_status()}: enroll again with a valid card")
     g.device, g.card = device, card
 
@@ -132,11 +138,7 @@ def device_required(func: F | None = None, *, allow_ended_card: bool = False) ->
             admit(authenticate(bearer_token()), allow_ended_card=allow_ended_card)
             return view(*args, **kwargs)
 
-        apidoc = getattr(wrapper, "_apidoc", {})
-        manual = dict(apidoc.get("manual_doc", {}))
-        manual["security"] = DEVICE_SECURITY
-        wrapper._apidoc = {**apidoc, "manual_doc": manual}  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return _documented(wrapper)  # type: ignore[return-value]
 
     if func is not None:
         return decorator(func)

@@ -14,15 +14,17 @@ import math
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend import runtime
 from backend.audit import service as audit
 from backend.auth import throttle
+from backend.auth.devices import DeviceCredential, token_hash
 from backend.auth.tokens import TokenKind, encode
 from backend.cards import enrollment
 from backend.cards.models import Card
@@ -32,9 +34,8 @@ from backend.extensions import db
 from backend.hotels.models import Hotel, Stay
 from backend.models_base import utcnow
 from backend.tracking.models import Device, LatestPosition, Ping
-from backend.tracking.service import CardNotTrackable, PingInput, record_pings
+from backend.tracking.service import CardNotTrackable, PingInput, record_pings, time_error
 from backend.tracking.writer import Recorded, cards_with_open_incidents, ping_writer, touch_device
-from mobile_api.auth import token_hash
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,6 @@ def max_devices_per_card() -> int:
     return int(_cfg("MOBILE_MAX_DEVICES_PER_CARD", 3))
 
 
-def clock_skew() -> timedelta:
-    """How far in the future a device time may be (phone clocks drift)."""
-    return timedelta(seconds=int(_cfg("MOBILE_CLOCK_SKEW_S", 600)))
-
-
 # --- enrollment ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -98,34 +94,34 @@ class Enrollment:
     revoked_device_ids: list[str] = field(default_factory=list)
 
 
-def _throttle_keys(card_id: str, client_addr: str | None) -> list[tuple[str, int]]:
+def enroll_policy() -> throttle.Policy:
+    """Wrong codes lock a (card, address) or an address (an airport's Wi-Fi: high), only slow a card."""
     per_card = int(_cfg("ENROLL_MAX_FAILURES", 5))
-    per_addr = int(_cfg("ENROLL_MAX_FAILURES_PER_ADDR", 30))  # an airport's Wi-Fi is one address
-    keys = [(f"enroll:card:{card_id.upper()}", per_card)]
-    if client_addr:
-        keys.append((f"enroll:addr:{client_addr}", per_addr))
-    return keys
+    return throttle.Policy(scope="enroll", pair_limit=per_card,
+                           address_limit=int(_cfg("ENROLL_MAX_FAILURES_PER_ADDR", 30)),
+                           lockout_s=int(_cfg("ENROLL_LOCKOUT_S", 300)), slow_after=per_card,
+                           slow_max_s=float(_cfg("THROTTLE_SLOW_MAX_S", 5)))
 
 
 def enroll(*, card_id: str, code: str, platform: str, push_token: str | None, language: str | None,
            client_addr: str | None) -> Enrollment:
     """Enroll a phone with a card id and its enrollment code; the caller commits (also on failure).
 
-    Raises EnrollmentThrottled, EnrollmentRefused (failures are counted per card and per client
-    address) or CardNotEnrollable. A card keeps at most ``max_devices_per_card()`` devices: the
-    least recently seen beyond that are revoked.
+    Raises EnrollmentThrottled, EnrollmentRefused (failures are counted per card and address, per
+    address and per card: see :mod:`backend.auth.throttle`) or CardNotEnrollable. A card keeps at
+    most ``max_devices_per_card()`` devices: the least recently seen beyond that are revoked.
     """
-    keys = _throttle_keys(card_id, client_addr)
-    wait = max(throttle.retry_after(key) for key, _ in keys)
+    policy = enroll_policy()
+    attempt = throttle.keys(policy, account=card_id.strip().upper(), address=client_addr)
+    wait = throttle.before_attempt(policy, attempt)
     if wait:
         raise EnrollmentThrottled(wait)
     card = db.session.get(Card, card_id.strip().upper()) or db.session.get(Card, card_id.strip())
-    if not enrollment.check(card.enrollment_code_hash if card else _DUMMY_CODE_HASH, code) or card is None:
-        lockout = int(_cfg("ENROLL_LOCKOUT_S", _cfg("LOGIN_LOCKOUT_S", 300)))
-        for key, limit in keys:
-            throttle.record_failure(key, max_failures=limit, lockout_s=lockout)
+    code_hash = card.enrollment_code_hash if card else _DUMMY_CODE_HASH
+    if not runtime.off_loop(enrollment.check, code_hash, code) or card is None:  # argon2: off the event loop
+        throttle.failed(policy, attempt)
         raise EnrollmentRefused("unknown card or wrong enrollment code")
-    throttle.clear(keys[0][0])
+    throttle.succeeded(attempt)
     if not card.is_trackable():
         raise CardNotEnrollable(f"this card is {card.effective_status()}")
     device = Device(id=str(uuid.uuid4()), card_id=card.id, platform=platform, push_token=push_token,
@@ -160,21 +156,6 @@ def _revoke_beyond_limit(card: Card) -> list[str]:
 
 # --- pings ---------------------------------------------------------------------------------
 
-def earliest_allowed(card: Card) -> datetime:
-    """The oldest device time accepted for a card: a day before it was issued."""
-    return card.issued_at - timedelta(days=1)
-
-
-def time_error(card: Card, recorded_at: datetime, now: datetime | None = None) -> str | None:
-    """Why a device time is implausible for this card, or None when it is fine."""
-    now = now or utcnow()
-    if recorded_at > now + clock_skew():
-        return "is in the future"
-    if recorded_at < earliest_allowed(card):
-        return "is before the card was issued"
-    return None
-
-
 def ping_input(*, client_id: str, lat: float, lon: float, recorded_at: datetime, accuracy_m: float | None = None,
                battery_pct: float | None = None, speed_mps: float | None = None, heading_deg: float | None = None,
                altitude_m: float | None = None) -> PingInput:
@@ -202,13 +183,17 @@ def touch(device: Device) -> None:
     touch_device(device)
 
 
-def record(*, device_id: str, pings: list[PingInput], source: str) -> Recorded:
+def record(*, device_id: str, pings: list[PingInput], source: str, credential: DeviceCredential | None = None,
+           screen_times: bool = False) -> Recorded:
     """Store pings with the process's group commit (geofence rules run there); returns once committed.
 
-    Raises CardNotTrackable for a closed, revoked or expired card (nothing is stored) and
-    WriterBusy when the database could not take them in time.
+    See :meth:`backend.tracking.writer.PingWriter.write` for ``credential`` and ``screen_times``.
+    Raises DeviceRefused for a credential the device no longer honours, CardNotTrackable for a
+    closed, revoked or expired card (nothing is stored) and WriterBusy when the database could
+    not take them in time.
     """
-    return ping_writer().write(device_id=device_id, pings=pings, source=source)
+    return ping_writer().write(device_id=device_id, pings=pings, source=source, credential=credential,
+                               screen_times=screen_times)
 
 
 def has_open_incident(card_id: str) -> bool:

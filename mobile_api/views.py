@@ -11,12 +11,23 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from backend.auth.devices import DeviceCredential
 from backend.extensions import db
 from backend.tracking.models import Device
 from backend.tracking.service import CardNotTrackable, PingInput
-from backend.tracking.writer import Recorded, WriterBusy
+from backend.tracking.writer import DeviceRefused, Recorded, WriterBusy
 from mobile_api import osmand, owntracks, service
-from mobile_api.auth import admit, authenticate, current_card, current_device, device_required, revoked_with_card
+from mobile_api.auth import (
+    admit,
+    authenticate,
+    current_card,
+    current_credential,
+    current_device,
+    device_required,
+    device_signed,
+    revoked_with_card,
+    unauthorized,
+)
 from mobile_api.schemas import (
     EnrollmentSchema,
     EnrollSchema,
@@ -79,10 +90,12 @@ class Enroll(MethodView):
 
 # --- pings ---------------------------------------------------------------------------------
 
-def _validate_pings(raw: list[Any]) -> tuple[list[PingInput], list[dict[str, Any]]]:
-    """Validate each ping on its own: (good pings, rejected pings with index and errors)."""
-    card = current_card()
-    good: list[PingInput] = []
+def _validate_pings(raw: list[Any]) -> tuple[list[tuple[int, PingInput]], list[dict[str, Any]]]:
+    """Validate each ping on its own: (good pings with their index, rejected pings with index and errors).
+
+    The device times are screened against the card by the writer (it loads the card anyway).
+    """
+    good: list[tuple[int, PingInput]] = []
     rejected: list[dict[str, Any]] = []
     for index, item in enumerate(raw):
         claimed_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
@@ -90,26 +103,39 @@ def _validate_pings(raw: list[Any]) -> tuple[list[PingInput], list[dict[str, Any
             if not isinstance(item, dict):
                 raise ValidationError({"_schema": ["a ping is a JSON object"]})
             data = _ping_schema.load(item)
-            problem = service.time_error(card, data["recorded_at"])
-            if problem:
-                raise ValidationError({"recorded_at": [f"the device time {problem}"]})
         except ValidationError as exc:
             errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
             rejected.append({"index": index, "id": claimed_id, "errors": errors})
             continue
-        good.append(service.ping_input(
+        good.append((index, service.ping_input(
             client_id=str(data["id"]), lat=data["lat"], lon=data["lon"], recorded_at=data["recorded_at"],
             accuracy_m=data["accuracy_m"], battery_pct=data["battery_pct"], speed_mps=data["speed_mps"],
-            heading_deg=data["heading_deg"], altitude_m=data["altitude_m"]))
+            heading_deg=data["heading_deg"], altitude_m=data["altitude_m"])))
     return good, rejected
 
 
-def _store(pings: list[PingInput], source: str) -> Recorded:
-    """Record pings of the current device (group commit); 403 (nothing stored) when its card stopped tracking."""
-    device_id = current_device().id
-    db.session.close()  # give the connection back while the writer stores the group
+def _no_valid_ping(rejected: list[dict[str, Any]]) -> None:
+    abort(422, message="no valid ping in the batch",
+          errors={"json": {"pings": {str(r["index"]): r["errors"] for r in rejected}}})
+
+
+def _store(pings: list[PingInput], source: str, *, credential: DeviceCredential | None = None,
+           screen_times: bool = False) -> Recorded:
+    """Record pings (group commit); 401 for a refused credential, 403 (nothing stored) for an ended card.
+
+    Without ``credential`` the request's device was authenticated already (``g.device``).
+    """
+    if credential is None:
+        device_id = current_device().id
+        db.session.close()  # give the connection back while the writer stores the group
+    else:
+        device_id = credential.device_id
     try:
-        return service.record(device_id=device_id, pings=pings, source=source)
+        return service.record(device_id=device_id, pings=pings, source=source, credential=credential,
+                              screen_times=screen_times)
+    except DeviceRefused:
+        unauthorized()
+        raise
     except CardNotTrackable as exc:
         abort(403, message=str(exc))
     except WriterBusy as exc:
@@ -120,8 +146,8 @@ def _store(pings: list[PingInput], source: str) -> Recorded:
 class Pings(MethodView):
     """Buffered position fixes from the app."""
 
-    @device_required
-    @blp.arguments(PingBatchSchema)
+    @device_signed
+    @blp.arguments(PingBatchSchema())  # an instance: a class would be instantiated on every request
     @blp.response(200, PingResultSchema)
     @blp.alt_response(401, description="Missing or invalid device token")
     @blp.alt_response(403, description="The card is closed, revoked or expired: nothing stored")
@@ -132,13 +158,18 @@ class Pings(MethodView):
         """Send 1–500 pings in any order; each is validated on its own and stored once by its id.
 
         Bad pings are listed in ``rejected`` and never drop the good ones; a batch without a
-        single valid ping is refused with 422.
+        single valid ping is refused with 422 (and changes nothing).
         """
         good, rejected = _validate_pings(body["pings"])
         if not good:
-            abort(422, message="no valid ping in the batch",
-                  errors={"json": {"pings": {str(r["index"]): r["errors"] for r in rejected}}})
-        result = _store(good, "app")
+            _no_valid_ping(rejected)
+        result = _store([ping for _, ping in good], "app", credential=current_credential(), screen_times=True)
+        for position, reason in result.refused:
+            index, ping = good[position]
+            rejected.append({"index": index, "id": ping.client_id, "errors": {"recorded_at": [reason]}})
+        if len(result.refused) == len(good):
+            _no_valid_ping(sorted(rejected, key=lambda r: r["index"]))
+        rejected.sort(key=lambda r: r["index"])
         return {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected,
                 "next_ping_in_s": service.ping_interval_s(at_sea=result.at_sea, open_incident=result.open_incident)}
 

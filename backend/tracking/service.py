@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.cards.models import Card
 from backend.dispatch import service as dispatch
@@ -73,6 +74,26 @@ class CardPings:
     source: str = "app"
 
 
+def clock_skew() -> timedelta:
+    """How far in the future a device time may be (phone clocks drift)."""
+    return timedelta(seconds=int(current_app.config.get("MOBILE_CLOCK_SKEW_S", 600)))
+
+
+def earliest_allowed(card: Card) -> datetime:
+    """The oldest device time accepted for a card: a day before it was issued."""
+    return card.issued_at - timedelta(days=1)
+
+
+def time_error(card: Card, recorded_at: datetime, now: datetime | None = None) -> str | None:
+    """Why a device time is implausible for this card, or None when it is fine."""
+    now = now or utcnow()
+    if recorded_at > now + clock_skew():
+        return "is in the future"
+    if recorded_at < earliest_allowed(card):
+        return "is before the card was issued"
+    return None
+
+
 def record_pings(*, card: Card, device_id: str | None, pings: list[PingInput], source: str = "app") -> RecordResult:
     """Store a batch of pings for ``card``; idempotent by client id; the caller commits.
 
@@ -120,6 +141,7 @@ def record_groups(groups: list[CardPings]) -> list[RecordResult]:
                            strict=True))
 
     results = []
+    written: list[LatestPosition] = []  # PostgreSQL: stored together at the end
     for index, group in enumerate(groups):
         card_id = group.card.id
         latest = latest_by_card.get(card_id)
@@ -127,7 +149,7 @@ def record_groups(groups: list[CardPings]) -> list[RecordResult]:
             results.append(RecordResult(0, 0, latest))
             continue
         previous_contact = latest.last_contact_at if latest is not None else None
-        latest = _advance_latest(card_id, latest, newer_by_group[index], evaluations.get(index), now)
+        latest = _advance_latest(card_id, latest, newer_by_group[index], evaluations.get(index), now, written)
         incidents: list[Incident] = []
         if index in evaluations:
             incidents.extend(_apply_rules(card_id, evaluations[index]))
@@ -137,6 +159,7 @@ def record_groups(groups: list[CardPings]) -> list[RecordResult]:
             _returned(card_id, IncidentKind.OVERDUE, {"reason": "first position received", **_latest_detail(latest)})
         results.append(RecordResult(accepted=len(new[index]), duplicates=len(group.pings) - len(new[index]),
                                     latest=latest, incidents=tuple(dict.fromkeys(incidents))))
+    _write_latest(written)
     return results
 
 
@@ -172,21 +195,40 @@ def _known_client_ids(card_ids: list[str], client_ids: list[str]) -> set[tuple[s
     return {(card_id, client_id) for card_id, client_id in rows}
 
 
+_PING_COLUMNS = ("card_id", "device_id", "client_id", "lat", "lon", "recorded_at", "received_at", "accuracy_m",
+                 "battery_pct", "speed_mps", "heading_deg", "altitude_m", "source")
+# PostgreSQL: one constant statement for any group size (prepared once per connection, no ORM, no
+# per-row geometry objects: the point is made by PostGIS from lat/lon); each column is one array.
+_PG_INSERT_PINGS = text(
+    "INSERT INTO pings (card_id, device_id, client_id, lat, lon, geom, recorded_at, received_at, accuracy_m,"
+    " battery_pct, speed_mps, heading_deg, altitude_m, source)"
+    " SELECT r.card_id, r.device_id, r.client_id, r.lat, r.lon, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326),"
+    " r.recorded_at, r.received_at, r.accuracy_m, r.battery_pct, r.speed_mps, r.heading_deg, r.altitude_m, r.source"
+    " FROM unnest(CAST(:card_id AS varchar[]), CAST(:device_id AS varchar[]), CAST(:client_id AS varchar[]),"
+    " CAST(:lat AS float8[]), CAST(:lon AS float8[]), CAST(:recorded_at AS timestamptz[]),"
+    " CAST(:received_at AS timestamptz[]), CAST(:accuracy_m AS float8[]), CAST(:battery_pct AS float8[]),"
+    " CAST(:speed_mps AS float8[]), CAST(:heading_deg AS float8[]), CAST(:altitude_m AS float8[]),"
+    " CAST(:source AS varchar[]))"
+    " AS r(card_id, device_id, client_id, lat, lon, recorded_at, received_at, accuracy_m, battery_pct, speed_mps,"
+    " heading_deg, altitude_m, source)"
+    " ON CONFLICT DO NOTHING RETURNING card_id, client_id")
+
+
 def _insert_many(groups: list[tuple[CardPings, list[PingInput]]], now: datetime) -> set[tuple[str, str]]:
     """Insert the pings, skipping any that a concurrent request stored first; their (card, client id)."""
-    rows: list[dict[str, Any]] = [
-        {"card_id": group.card.id, "device_id": group.device_id, "client_id": p.client_id, "lat": p.lat,
-         "lon": p.lon, "geom": point(p.lat, p.lon), "recorded_at": p.recorded_at, "received_at": now,
-         "accuracy_m": p.accuracy_m, "battery_pct": p.battery_pct, "speed_mps": p.speed_mps,
-         "heading_deg": p.heading_deg, "altitude_m": p.altitude_m, "source": group.source}
-        for group, pings in groups for p in pings
-    ]
+    rows = [(group.card.id, group.device_id, p.client_id, p.lat, p.lon, p.recorded_at, now, p.accuracy_m,
+             p.battery_pct, p.speed_mps, p.heading_deg, p.altitude_m, group.source)
+            for group, pings in groups for p in pings]
     if not rows:
         return set()
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    # one compiled statement, executed as "insertmanyvalues" batches (RETURNING only what was new)
-    statement = dialect.insert(Ping).on_conflict_do_nothing().returning(Ping.card_id, Ping.client_id)
-    return {(card_id, client_id) for card_id, client_id in db.session.connection().execute(statement, rows)}
+    connection = db.session.connection()
+    if db.engine.dialect.name == "postgresql":
+        arrays = {name: list(column) for name, column in zip(_PING_COLUMNS, zip(*rows, strict=True), strict=True)}
+        return {(card_id, client_id) for card_id, client_id in connection.execute(_PG_INSERT_PINGS, arrays)}
+    # SpatiaLite: one compiled statement, executed as "insertmanyvalues" batches (RETURNING only what was new)
+    values = [{**dict(zip(_PING_COLUMNS, row, strict=True)), "geom": point(row[3], row[4])} for row in rows]
+    statement = sqlite.insert(Ping).on_conflict_do_nothing().returning(Ping.card_id, Ping.client_id)
+    return {(card_id, client_id) for card_id, client_id in connection.execute(statement, values)}
 
 
 def _previous_state(latest: LatestPosition | None) -> rules.PreviousState | None:
@@ -198,21 +240,63 @@ def _previous_state(latest: LatestPosition | None) -> rules.PreviousState | None
 
 
 def _advance_latest(card_id: str, latest: LatestPosition | None, newer: list[PingInput],
-                    evaluation: rules.Evaluation | None, now: datetime) -> LatestPosition | None:
+                    evaluation: rules.Evaluation | None, now: datetime, written: list[LatestPosition]) -> LatestPosition | None:
     """Move the latest position to the newest fix (by device time), as the rules evaluated it."""
     if latest is not None:
-        latest.last_contact_at = now
+        _assign(latest, written, last_contact_at=now)
     if not newer or evaluation is None:
         return latest
     newest = newer[-1]
     if latest is None:
         latest = _create_latest(card_id)
-    latest.lat, latest.lon, latest.geom = newest.lat, newest.lon, point(newest.lat, newest.lon)
-    latest.recorded_at, latest.received_at, latest.last_contact_at = newest.recorded_at, now, now
-    latest.accuracy_m, latest.battery_pct = newest.accuracy_m, newest.battery_pct
-    latest.in_service_area, latest.at_sea = evaluation.in_service_area, evaluation.at_sea
-    latest.danger_zone_id = evaluation.danger_zone_id
+    _assign(latest, written, lat=newest.lat, lon=newest.lon, recorded_at=newest.recorded_at, received_at=now,
+            last_contact_at=now, accuracy_m=newest.accuracy_m, battery_pct=newest.battery_pct,
+            in_service_area=evaluation.in_service_area, at_sea=evaluation.at_sea,
+            danger_zone_id=evaluation.danger_zone_id)
     return latest
+
+
+def _assign(latest: LatestPosition, written: list[LatestPosition], **values: Any) -> None:
+    """Set a latest position's columns: through the ORM on SQLite, with one statement per group on PostgreSQL.
+
+    On PostgreSQL the row object takes the values as already stored (no flush per row) and joins
+    ``written``, which :func:`_write_latest` stores in one ``UPDATE … FROM unnest(…)``.
+    """
+    if db.engine.dialect.name != "postgresql":
+        for name, value in values.items():
+            setattr(latest, name, value)
+        if "lat" in values:
+            latest.geom = point(values["lat"], values["lon"])
+        return
+    for name, value in values.items():
+        set_committed_value(latest, name, value)
+    if "lat" in values:
+        db.session.expire(latest, ["geom"])  # PostGIS makes it from lat/lon; read again if anyone asks
+    if not any(row is latest for row in written):
+        written.append(latest)
+
+
+_PG_UPDATE_LATEST = text(
+    "UPDATE latest_positions AS l SET lat = u.lat, lon = u.lon, geom = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326),"
+    " recorded_at = u.recorded_at, received_at = u.received_at, last_contact_at = u.last_contact_at,"
+    " accuracy_m = u.accuracy_m, battery_pct = u.battery_pct, in_service_area = u.in_service_area,"
+    " at_sea = u.at_sea, danger_zone_id = u.danger_zone_id"
+    " FROM unnest(CAST(:card_id AS varchar[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]),"
+    " CAST(:recorded_at AS timestamptz[]), CAST(:received_at AS timestamptz[]), CAST(:last_contact_at AS timestamptz[]),"
+    " CAST(:accuracy_m AS float8[]), CAST(:battery_pct AS float8[]), CAST(:in_service_area AS boolean[]),"
+    " CAST(:at_sea AS boolean[]), CAST(:danger_zone_id AS integer[]))"
+    " AS u(card_id, lat, lon, recorded_at, received_at, last_contact_at, accuracy_m, battery_pct, in_service_area,"
+    " at_sea, danger_zone_id)"
+    " WHERE l.card_id = u.card_id")
+_LATEST_COLUMNS = ("card_id", "lat", "lon", "recorded_at", "received_at", "last_contact_at", "accuracy_m",
+                   "battery_pct", "in_service_area", "at_sea", "danger_zone_id")
+
+
+def _write_latest(written: list[LatestPosition]) -> None:
+    """Store the group's latest positions in one statement (PostgreSQL; SQLite's ORM flush did it)."""
+    if written:
+        db.session.execute(_PG_UPDATE_LATEST, {name: [getattr(row, name) for row in written]
+                                               for name in _LATEST_COLUMNS})
 
 
 def _create_latest(card_id: str) -> LatestPosition:

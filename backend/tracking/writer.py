@@ -13,6 +13,10 @@ before it is committed, so the app's "sent" still means stored.
   (its pings must be compared with the first request's newest fix).
 - A group that fails (a deadlock with another process, a constraint) is rolled back and each of
   its requests is stored on its own, so one bad request never fails the others.
+- A request may bring only a *signed* device credential (the app's ping path): the writer checks
+  it against the device row it loads for the whole group anyway (refused: :class:`DeviceRefused`),
+  and screens each ping's device time against the card (refused pings are reported, not stored).
+  So a ping request costs no database round trip of its own.
 - The thread starts with the first ping request and ends after :data:`IDLE_EXIT_S` without
   work; the next request starts it again (nothing lingers in CLI processes or tests).
 """
@@ -28,12 +32,13 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from backend.auth.devices import DeviceCredential, accepts, may_track
 from backend.cards.models import Card
 from backend.dispatch.models import OPEN_STATUSES, Incident
 from backend.extensions import db
 from backend.models_base import utcnow
 from backend.tracking.models import Device
-from backend.tracking.service import CardNotTrackable, CardPings, PingInput, record_groups
+from backend.tracking.service import CardNotTrackable, CardPings, PingInput, record_groups, time_error
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,10 @@ class WriterBusy(Exception):
     """The writer did not store the request's pings in time (the database is overloaded)."""
 
 
+class DeviceRefused(Exception):
+    """The device credential is not (or no longer) the device's: unknown, replaced or revoked."""
+
+
 @dataclass(frozen=True)
 class Recorded:
     """What one request's pings did, as its reply needs it."""
@@ -55,6 +64,7 @@ class Recorded:
     duplicates: int
     at_sea: bool  # the card's latest position is at sea
     open_incident: bool  # the card has an incident the 191 center is working on
+    refused: tuple[tuple[int, str], ...] = ()  # (position in the request's pings, why its time is refused)
 
 
 @dataclass
@@ -62,6 +72,8 @@ class _Request:
     device_id: str
     pings: list[PingInput]
     source: str
+    credential: DeviceCredential | None = None  # to check against the device row (None: checked already)
+    screen_times: bool = False  # refuse pings whose device time is implausible for the card
     done: threading.Event = field(default_factory=threading.Event)
     result: Recorded | None = None
     error: BaseException | None = None
@@ -96,13 +108,17 @@ class PingWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def write(self, *, device_id: str, pings: list[PingInput], source: str) -> Recorded:
+    def write(self, *, device_id: str, pings: list[PingInput], source: str,
+              credential: DeviceCredential | None = None, screen_times: bool = False) -> Recorded:
         """Store ``pings`` of the device's card with the next group; returns once committed.
 
+        With ``credential``, the device row must still honour it (else :class:`DeviceRefused`);
+        with ``screen_times``, pings whose device time is implausible for the card are listed in
+        ``refused`` and not stored (when none is left, nothing at all is written).
         Raises :class:`CardNotTrackable` when the card stopped being tracked (nothing stored) and
         :class:`WriterBusy` when the group could not be stored within :data:`WAIT_S`.
         """
-        request = _Request(device_id, pings, source)
+        request = _Request(device_id, pings, source, credential, screen_times)
         self._queue.put(request)
         self._ensure_thread()
         if not request.done.wait(WAIT_S):
@@ -182,33 +198,54 @@ class PingWriter:
         rows = db.session.execute(select(Device, Card).join(Card, Card.id == Device.card_id)
                                   .where(Device.id.in_({r.device_id for r in batch}))).all()
         found = {device.id: (device, card) for device, card in rows}
-        members: list[tuple[_Request, Device, CardPings]] = []
+        members: list[tuple[_Request, Device, CardPings, tuple[tuple[int, str], ...]]] = []
         left: list[_Request] = []
         cards: set[str] = set()
         for request in batch:
             device, card = found.get(request.device_id, (None, None))
-            if device is None or card is None or device.revoked_at is not None or not card.is_trackable():
+            if request.credential is not None and not accepts(device, card, request.credential):
+                request.finish(error=DeviceRefused("missing or invalid device token"))
+            elif device is None or card is None or not may_track(device, card):
                 status = card.effective_status() if card is not None else "unknown"
                 request.finish(error=CardNotTrackable(f"card {card.id if card else '?'} is {status}"))
             elif card.id in cards:
                 left.append(request)
             else:
+                kept, refused = _screen(card, request) if request.screen_times else (request.pings, ())
+                if not kept:  # nothing to store: the request changes nothing
+                    request.finish(Recorded(accepted=0, duplicates=0, at_sea=False, open_incident=False,
+                                            refused=refused))
+                    continue
                 cards.add(card.id)
-                members.append((request, device, CardPings(card, device.id, request.pings, request.source)))
+                members.append((request, device, CardPings(card, device.id, kept, request.source), refused))
         if not members:
             return left
-        results = record_groups([pings for _, _, pings in members])
-        for _, device, _ in members:
+        results = record_groups([pings for _, _, pings, _ in members])
+        for _, device, _, _ in members:
             touch_device(device)  # after the card locks: the same lock order as an SOS
-        open_incidents = cards_with_open_incidents([pings.card.id for _, _, pings in members])
+        open_incidents = cards_with_open_incidents([pings.card.id for _, _, pings, _ in members])
         outcomes = [Recorded(accepted=result.accepted, duplicates=result.duplicates,
                              at_sea=bool(result.latest is not None and result.latest.at_sea),
-                             open_incident=pings.card.id in open_incidents)
-                    for (_, _, pings), result in zip(members, results, strict=True)]
+                             open_incident=pings.card.id in open_incidents, refused=refused)
+                    for (_, _, pings, refused), result in zip(members, results, strict=True)]
         db.session.commit()  # nothing is answered before this
-        for (request, _, _), outcome in zip(members, outcomes, strict=True):
+        for (request, _, _, _), outcome in zip(members, outcomes, strict=True):
             request.finish(outcome)
         return left
+
+
+def _screen(card: Card, request: _Request) -> tuple[list[PingInput], tuple[tuple[int, str], ...]]:
+    """The request's pings whose device time is plausible for the card, and the others with the reason."""
+    now = utcnow()
+    kept: list[PingInput] = []
+    refused: list[tuple[int, str]] = []
+    for position, ping in enumerate(request.pings):
+        problem = time_error(card, ping.recorded_at, now)
+        if problem:
+            refused.append((position, f"the device time {problem}"))
+        else:
+            kept.append(ping)
+    return kept, tuple(refused)
 
 
 _create_lock = threading.Lock()
