@@ -14,6 +14,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.validation import explain_validity
 
+from backend.runtime import off_loop
+
 # A generous region around Phuket (about ±110 km): zones beyond it are mistakes (swapped
 # lat/lon, another country), not Phuket's.
 REGION = box(97.35, 6.9, 99.35, 8.9)
@@ -58,7 +60,14 @@ def _polygon(value: Any, where: str) -> Polygon:
 
 
 def parse_zone_geometry(geometry: Any) -> MultiPolygon:
-    """A valid MultiPolygon from a GeoJSON Polygon/MultiPolygon, or :class:`GeometryError`."""
+    """A valid MultiPolygon from a GeoJSON Polygon/MultiPolygon, or :class:`GeometryError`.
+
+    Up to ``MAX_VERTICES`` positions: checked off the event loop (shapely releases the GIL).
+    """
+    return off_loop(_parse_zone_geometry, geometry)
+
+
+def _parse_zone_geometry(geometry: Any) -> MultiPolygon:
     if not isinstance(geometry, dict):
         raise GeometryError("geometry must be a GeoJSON object")
     kind, coordinates = geometry.get("type"), geometry.get("coordinates")

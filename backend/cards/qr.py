@@ -16,6 +16,8 @@ import qrcode.constants
 from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
+from backend.runtime import off_loop
+
 ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 BORDER = 4
 
@@ -27,15 +29,22 @@ def _symbol(text: str, *, box_size: int = 10) -> qrcode.QRCode:
     return symbol
 
 
-def png(text: str, *, box_size: int = 8) -> bytes:
-    """A PNG QR code of ``text`` (``box_size`` pixels per module)."""
+def _png(text: str, box_size: int) -> bytes:
     image = _symbol(text, box_size=box_size).make_image(image_factory=PilImage)
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue()
 
 
+def _svg(text: str) -> str:
+    return _symbol(text).make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
+
+
+def png(text: str, *, box_size: int = 8) -> bytes:
+    """A PNG QR code of ``text`` (``box_size`` pixels per module); rendered off the event loop."""
+    return off_loop(_png, text, box_size)
+
+
 def svg(text: str) -> str:
-    """A scalable SVG QR code of ``text`` (one path; sized by its viewBox)."""
-    image = _symbol(text).make_image(image_factory=SvgPathImage)
-    return image.to_string(encoding="unicode")
+    """A scalable SVG QR code of ``text`` (one path; sized by its viewBox); rendered off the event loop."""
+    return off_loop(_svg, text)
