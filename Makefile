@@ -12,7 +12,7 @@ PORT ?= 5000
 # and conflicts with Debian's npm package).
 DEB_NODE := $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 DEB_RUN := libsqlite3-mod-spatialite python3-venv $(DEB_NODE)
-DEB_TEST := $(DEB_RUN) postgresql-15-postgis-3 chromium fonts-noto-core fonts-noto-cjk
+DEB_TEST := $(DEB_RUN) postgresql-15-postgis-3 chromium fonts-noto-core fonts-noto-cjk nginx-light
 
 .PHONY: run test deps deps-dev debs debs-test db demo serve lint bench simulate clean
 
