@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from backend import config as config_module
     from backend import database, runtime
     from backend.extensions import api, db, migrate, socketio
+    from backend.web.sessions import NoSessions
 
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None,
                 instance_relative_config=True)
@@ -48,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_object(config_module.TestingConfig)
         app.config.update(test_config)
+    app.session_interface = NoSessions()  # bearer tokens only: no cookie session to open per request
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.instance_secret(app.instance_path)

@@ -15,11 +15,12 @@ a long silence the straight line says nothing about the way taken).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from backend.dispatch.models import Severity
 from backend.extensions import db
@@ -134,7 +135,7 @@ def _query(probes: list[tuple[int, str, str]]) -> tuple[list[tuple[int, str, int
     hits: list[tuple[int, str, int, str]] = []
     zones: dict[int, ZoneRef] = {}
     any_service_area = False
-    for idx, probe_kind, zone_id, zone_kind, name, severity, season in db.session.execute(text(sql), params):
+    for idx, probe_kind, zone_id, zone_kind, name, severity, season in db.session.execute(_statement(sql), params):
         if probe_kind == "meta":
             any_service_area = True
             continue
@@ -142,6 +143,12 @@ def _query(probes: list[tuple[int, str, str]]) -> tuple[list[tuple[int, str, int
         if zone_kind == ZoneKind.DANGER and zone_id not in zones:
             zones[zone_id] = ZoneRef(zone_id, name, severity, _months(season))
     return hits, zones, any_service_area
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(sql: str) -> TextClause:
+    """The parsed statement for ``sql`` (PostgreSQL's is one constant text; SQLite's one per probe count)."""
+    return text(sql)
 
 
 def _months(value: object) -> tuple[int, ...] | None:
