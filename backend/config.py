@@ -13,6 +13,12 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _float(name: str, default: float | None) -> float | None:
+    """Read a number setting (seconds) from the environment."""
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 class Config:
     """Settings for a running service; every value can be set from the environment."""
 
@@ -29,16 +35,36 @@ class Config:
     PING_INTERVAL_ALERT_S = _int("PING_INTERVAL_ALERT_S", 300)
     SWEEP_INTERVAL_S = _int("SWEEP_INTERVAL_S", 60)
     ACCESS_TOKEN_TTL_S = _int("ACCESS_TOKEN_TTL_S", 8 * 3600)
+    # Guessing throttles (backend.auth.throttle): a (username or card, address) pair is locked after
+    # *_MAX_FAILURES, an address after *_PER_ADDR (high: a 191 center or an airport's Wi-Fi is one
+    # address); an account attacked from anywhere is only slowed, up to THROTTLE_SLOW_MAX_S per attempt.
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_MAX_FAILURES_PER_ADDR = _int("LOGIN_MAX_FAILURES_PER_ADDR", 100)
     LOGIN_LOCKOUT_S = _int("LOGIN_LOCKOUT_S", 300)
+    THROTTLE_SLOW_MAX_S = _int("THROTTLE_SLOW_MAX_S", 5)
+    ENROLL_MAX_FAILURES = _int("ENROLL_MAX_FAILURES", 5)
+    ENROLL_MAX_FAILURES_PER_ADDR = _int("ENROLL_MAX_FAILURES_PER_ADDR", 30)
+    ENROLL_LOCKOUT_S = _int("ENROLL_LOCKOUT_S", 300)
     CARD_KEYS_DIR: str | None = os.environ.get("CARD_KEYS_DIR") or None
     CARD_ISSUER = os.environ.get("CARD_ISSUER", "https://safety.phuket.go.th")
     FIREBASE_CREDENTIALS: str | None = os.environ.get("FIREBASE_CREDENTIALS") or None
     FCM_ENDPOINT: str | None = os.environ.get("FCM_ENDPOINT") or None
     TILE_URL = os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     RUN_PERIODIC_JOBS = os.environ.get("RUN_PERIODIC_JOBS", "1") not in ("0", "false", "no")
+    # proxies in front whose X-Forwarded-For/-Proto/-Host are trusted (1 behind nginx; 0: none, the default)
+    TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)
     DB_POOL_SIZE = _int("DB_POOL_SIZE", 30)  # PostgreSQL connections kept open per process
     DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10)  # extra connections opened (and closed) at peaks
+    # every wait on the database is bounded: a lost database is a 503 within 5 s (backend/availability.py)
+    DB_CONNECT_TIMEOUT_S = _int("DB_CONNECT_TIMEOUT_S", 2)  # libpq connect_timeout (at least 2)
+    DB_STATEMENT_TIMEOUT_MS = _int("DB_STATEMENT_TIMEOUT_MS", 3000)  # server-side statement_timeout; 0: none
+    DB_ANSWER_TIMEOUT_S = _float("DB_ANSWER_TIMEOUT_S", None)  # client gives up on an answer; default statement + 0.5 s
+    DB_PING_TIMEOUT_S = _float("DB_PING_TIMEOUT_S", 1.0)  # liveness check of an idle pooled connection
+    DB_POOL_TIMEOUT_S = _float("DB_POOL_TIMEOUT_S", 2.0)  # longest wait for a free pooled connection
+    DB_TCP_USER_TIMEOUT_MS = _int("DB_TCP_USER_TIMEOUT_MS", 4000)  # kernel drops a connection with unacked data
+    DB_BUSY_TIMEOUT_MS = _int("DB_BUSY_TIMEOUT_MS", 4000)  # SpatiaLite: wait for another writer's lock
+    DB_RETRY_AFTER_S = _int("DB_RETRY_AFTER_S", 5)  # Retry-After of the 503 a lost database becomes
+    DB_UNAVAILABLE_AFTER_S = _float("DB_UNAVAILABLE_AFTER_S", 4.5)  # longest wait on the database anywhere (writer)
 
     # Flask / extensions
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)

@@ -43,7 +43,7 @@ NGINX_CONF = Path(__file__).resolve().parent / "nginx.conf"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Variables of the caller's environment that must not leak into the cluster's processes.
 _OWN_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "CARD_KEYS_DIR", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL",
-                 "RUN_PERIODIC_JOBS", "HOST", "PORT", "INSTANCE_PATH", "PUBLIC_BASE_URL")
+                 "RUN_PERIODIC_JOBS", "HOST", "PORT", "INSTANCE_PATH", "PUBLIC_BASE_URL", "TRUSTED_PROXY_HOPS")
 
 # The generated main configuration: what Debian's /etc/nginx/nginx.conf provides in production.
 MAIN_CONF = """\
@@ -178,6 +178,7 @@ class Cluster:
             "SOCKETIO_MESSAGE_QUEUE": message_queue,
             "SOCKETIO_CHANNEL": self.channel,
             "PUBLIC_BASE_URL": self.url,
+            "TRUSTED_PROXY_HOPS": "1",  # nginx: the client's own address reaches the audit log and throttle
             **(extra_env or {}),
         })
         self.env = env
