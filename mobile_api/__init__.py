@@ -6,7 +6,8 @@ Decisions worth knowing (details in the modules' docstrings):
   (our app, OwnTracks, Traccar Client, a partner's phone). Enrolling one more revokes the least
   recently seen; the enroll response lists the card's devices and the ones it revoked. The
   enrollment code stays valid while the card is (a tourist who loses a phone can enroll the next
-  one); wrong codes are throttled per card (5) and per client address (30, an airport's Wi-Fi).
+  one); wrong codes lock a card from one address (5) and an address (30, an airport's Wi-Fi); a
+  card guessed at from many addresses is only slowed, so its tourist always gets in.
 - **Device tokens** are their own JWT type and audience, never expire, and are bound to the
   device row by their SHA-256: a replaced or revoked device's token is dead. Devices die with
   their card (the cards service stamps ``revoked_at``): pings, push token → 403.

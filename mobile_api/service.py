@@ -21,7 +21,6 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend import runtime
 from backend.audit import service as audit
 from backend.auth import throttle
 from backend.auth.devices import DeviceCredential, token_hash
@@ -117,8 +116,7 @@ def enroll(*, card_id: str, code: str, platform: str, push_token: str | None, la
     if wait:
         raise EnrollmentThrottled(wait)
     card = db.session.get(Card, card_id.strip().upper()) or db.session.get(Card, card_id.strip())
-    code_hash = card.enrollment_code_hash if card else _DUMMY_CODE_HASH
-    if not runtime.off_loop(enrollment.check, code_hash, code) or card is None:  # argon2: off the event loop
+    if not enrollment.check(card.enrollment_code_hash if card else _DUMMY_CODE_HASH, code) or card is None:
         throttle.failed(policy, attempt)
         raise EnrollmentRefused("unknown card or wrong enrollment code")
     throttle.succeeded(attempt)

@@ -21,7 +21,7 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 class LoginThrottled(Exception):
-    """Too many failed sign-ins for this username or address."""
+    """Too many failed sign-ins for this username from this address, or from this address."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed sign-ins; retry in {retry_after} s")
@@ -65,14 +65,25 @@ def create_user(*, username: str, password: str, role: Role, hotel_id: int | Non
     return user
 
 
+def login_policy() -> throttle.Policy:
+    """Sign-in throttling: lock a (username, address) or an address, only slow a username."""
+    cfg = current_app.config
+    return throttle.Policy(scope="login", pair_limit=cfg["LOGIN_MAX_FAILURES"],
+                           address_limit=cfg["LOGIN_MAX_FAILURES_PER_ADDR"], lockout_s=cfg["LOGIN_LOCKOUT_S"],
+                           slow_after=cfg["LOGIN_MAX_FAILURES"], slow_max_s=cfg["THROTTLE_SLOW_MAX_S"])
+
+
 def login(*, username: str, password: str, client_addr: str | None) -> AccessGrant | None:
     """Check credentials; return a grant, None for wrong credentials, or raise LoginThrottled.
 
-    Failures are counted per username and per client address; the caller commits.
+    Failures are counted per (username, address), per address and per username (see
+    :mod:`backend.auth.throttle`): an attacker elsewhere can slow the owner, never lock them out.
+    The caller commits.
     """
     cfg = current_app.config
-    keys = [f"login:user:{username.lower()}"] + ([f"login:addr:{client_addr}"] if client_addr else [])
-    wait = max(throttle.retry_after(k) for k in keys)
+    policy = login_policy()
+    attempt = throttle.keys(policy, account=username.lower(), address=client_addr)
+    wait = throttle.before_attempt(policy, attempt)
     if wait:
         raise LoginThrottled(wait)
     user = db.session.scalar(select(User).where(User.username == username))
@@ -82,12 +93,9 @@ def login(*, username: str, password: str, client_addr: str | None) -> AccessGra
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.is_active:
-        for key in keys:
-            throttle.record_failure(key, max_failures=cfg["LOGIN_MAX_FAILURES"] * (4 if "addr" in key else 1),
-                                    lockout_s=cfg["LOGIN_LOCKOUT_S"])
+        throttle.failed(policy, attempt)
         return None
-    for key in keys:
-        throttle.clear(key)
+    throttle.succeeded(attempt)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()

@@ -42,20 +42,39 @@ def test_wrong_code_and_unknown_card_are_401(client, mobile):
     assert "device_token" not in wrong.get_json() and "device_token" not in unknown.get_json()
 
 
-def test_repeated_wrong_codes_are_throttled_per_card(client, mobile):
+def test_repeated_wrong_codes_lock_the_card_from_that_address_only(client, mobile, app):
+    app.config["THROTTLE_SLOW_MAX_S"] = 1
+    card_id, code = mobile.card()
+    attacker = {"REMOTE_ADDR": "203.0.113.66"}
+    codes = [client.post(ENROLL, json={"card_id": card_id, "enrollment_code": f"BAD{i}-CODE", "platform": "android"},
+                         environ_base=attacker).status_code for i in range(7)]
+    assert codes == [401] * 5 + [429] * 2
+    locked = client.post(ENROLL, json={"card_id": card_id, "enrollment_code": code, "platform": "android"},
+                         environ_base=attacker)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    # the tourist, on another network, still gets in with the right code (the card is only slowed)
+    owner = client.post(ENROLL, json={"card_id": card_id, "enrollment_code": code, "platform": "android"},
+                        environ_base={"REMOTE_ADDR": "198.51.100.20"})
+    assert owner.status_code == 201
+    # another card is not affected, even from the attacker's address
+    other_id, other_code = mobile.card()
+    assert client.post(ENROLL, json={"card_id": other_id, "enrollment_code": other_code, "platform": "android"},
+                       environ_base={"REMOTE_ADDR": "198.51.100.21"}).status_code == 201
+
+
+def test_wrong_codes_from_many_addresses_slow_the_card_but_never_lock_it(client, mobile, app):
+    import time
+
+    app.config["THROTTLE_SLOW_MAX_S"] = 1
     card_id, code = mobile.card()
     codes = [client.post(ENROLL, json={"card_id": card_id, "enrollment_code": f"BAD{i}-CODE", "platform": "android"},
-                         environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(5)]
-    assert codes == [401] * 5
-    # even the right code, from yet another address, now waits
-    locked = client.post(ENROLL, json={"card_id": card_id, "enrollment_code": code, "platform": "android"},
-                         environ_base={"REMOTE_ADDR": "10.0.0.99"})
-    assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) > 0
-    # another card is not affected
-    other_id, other_code = mobile.card()
-    assert client.post(ENROLL, json={"card_id": other_id, "enrollment_code": other_code,
-                                     "platform": "android"}).status_code == 201
+                         environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(8)]
+    assert codes == [401] * 8
+    started = time.monotonic()
+    owner = client.post(ENROLL, json={"card_id": card_id, "enrollment_code": code, "platform": "android"},
+                        environ_base={"REMOTE_ADDR": "10.0.0.99"})
+    assert owner.status_code == 201
+    assert time.monotonic() - started >= 0.9  # slowed, not locked
 
 
 def test_repeated_wrong_codes_are_throttled_per_address(client, mobile, app):
