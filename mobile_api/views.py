@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
@@ -139,7 +139,7 @@ def _store(pings: list[PingInput], source: str, *, credential: DeviceCredential 
     except CardNotTrackable as exc:
         abort(403, message=str(exc))
     except WriterBusy as exc:
-        abort(503, message=str(exc), headers={"Retry-After": "30"})
+        abort(503, message=str(exc), headers={"Retry-After": str(current_app.config.get("DB_RETRY_AFTER_S", 5))})
 
 
 @blp.route("/pings")

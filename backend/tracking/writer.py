@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP_PINGS = 1000  # keeps the geofence query's parameters well inside every database's limit
 IDLE_EXIT_S = 5.0
-WAIT_S = 60.0  # a request gives up after this long (the app retries; pings are idempotent)
+WAIT_S = 4.5  # a request gives up after this long: a 503 (the app retries; pings are idempotent)
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 
 
@@ -104,6 +104,8 @@ class PingWriter:
 
     def __init__(self, app: Flask) -> None:
         self._app = app
+        # within the contract's 5 s for a 503 when the database is away (DB_UNAVAILABLE_AFTER_S)
+        self._wait_s = float(app.config.get("DB_UNAVAILABLE_AFTER_S") or WAIT_S)
         self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -116,12 +118,13 @@ class PingWriter:
         with ``screen_times``, pings whose device time is implausible for the card are listed in
         ``refused`` and not stored (when none is left, nothing at all is written).
         Raises :class:`CardNotTrackable` when the card stopped being tracked (nothing stored) and
-        :class:`WriterBusy` when the group could not be stored within :data:`WAIT_S`.
+        :class:`WriterBusy` when the group could not be stored within ``DB_UNAVAILABLE_AFTER_S``
+        (the database is away or overloaded: the app is told to retry).
         """
         request = _Request(device_id, pings, source, credential, screen_times)
         self._queue.put(request)
         self._ensure_thread()
-        if not request.done.wait(WAIT_S):
+        if not request.done.wait(self._wait_s):
             raise WriterBusy("the pings could not be stored in time; send them again")
         if request.error is not None:
             raise request.error
