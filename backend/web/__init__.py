@@ -1,10 +1,13 @@
-"""Shared web assets: pinned front-end libraries from node_modules under ``/vendor/``."""
+"""Shared web concerns: pinned front-end libraries under ``/vendor/``, every request body's shape
+(:mod:`backend.web.bodies`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from flask import Blueprint, Flask, abort, send_from_directory
+
+from backend.web import bodies
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "node_modules"
@@ -39,5 +42,6 @@ def vendor(name: str):
 
 
 def init_app(app: Flask) -> None:
-    """Register the shared web assets."""
+    """Register the shared web assets and the body checks of every request."""
     app.register_blueprint(web)
+    bodies.init_app(app)
