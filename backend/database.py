@@ -10,10 +10,11 @@ from flask import Flask, request
 from flask_smorest import abort
 from geoalchemy2.admin.dialects.sqlite import init_spatialite, load_spatialite_driver
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
+from backend import availability
 from backend.extensions import db
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,12 @@ def configure(app: Flask) -> None:
 
         options.setdefault("module", sqlite_dbapi)
         connect_args = dict(options.get("connect_args") or {})
-        connect_args.setdefault("timeout", 30)
+        # the busy timeout: how long a write waits for another writer's lock (then a 503)
+        connect_args.setdefault("timeout", int(app.config.get("DB_BUSY_TIMEOUT_MS") or 4000) / 1000)
         connect_args.setdefault("check_same_thread", False)
         options["connect_args"] = connect_args
     else:
-        options.setdefault("pool_pre_ping", True)
+        availability.postgres_engine_options(app, options, make_url(url).query)
         # Connections past pool_size are opened for one checkout and closed again: under load that
         # is a new PostgreSQL backend per request. Keep the pool as large as the steady concurrency.
         options.setdefault("pool_size", int(app.config.get("DB_POOL_SIZE") or 30))
@@ -68,7 +70,6 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA journal_mode=WAL")
     dbapi_conn.execute("PRAGMA synchronous=NORMAL")
     dbapi_conn.execute("PRAGMA foreign_keys=ON")
-    dbapi_conn.execute("PRAGMA busy_timeout=30000")
     init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
 
 
@@ -141,7 +142,7 @@ def refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Bind the database extension and the SpatiaLite loader; bound ``<int:…>`` route ids."""
+    """Bind the database extension, the SpatiaLite loader and the time limits (503s); bound ``<int:…>`` route ids."""
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.register_error_handler(OverflowError, value_out_of_range)
     app.register_error_handler(DataError, value_out_of_range)
@@ -150,3 +151,4 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         bind_engine_events(db.engine)
+    availability.init_app(app)

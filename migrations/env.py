@@ -99,7 +99,10 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # a migration may rewrite a large table: no statement or answer time limit for it
+    from backend.availability import unhurried
+
+    with connectable.connect() as connection, unhurried(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

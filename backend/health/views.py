@@ -1,12 +1,13 @@
-"""``GET /healthz``: 200 when the database answers, else 503."""
+"""``GET /healthz``: 200 when the database answers, else 503 — within 2 s, whatever the database does."""
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from sqlalchemy import text
 
+from backend.availability import database_answers
 from backend.extensions import db
 
 blp = Blueprint("health", __name__, description="Health")
@@ -24,13 +25,10 @@ class Health(MethodView):
     """Health check for load balancers and operators."""
 
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, schema=HealthSchema, description="The database does not answer")
+    @blp.alt_response(503, schema=HealthSchema, description="The database does not answer within 1.5 s")
     def get(self):
-        """Check that the database answers."""
+        """Check that the database answers (the answer comes within 2 s, even when it does not)."""
         dialect = db.engine.dialect.name
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception:
-            db.session.rollback()
+        if not database_answers(current_app._get_current_object()):  # type: ignore[attr-defined]
             return {"status": "unavailable", "database": dialect}, 503
         return {"status": "ok", "database": dialect}
