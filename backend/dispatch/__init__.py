@@ -13,4 +13,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.register_blueprint(console)
     events.register()
-    realtime.register()
+    realtime.register(app)

@@ -2,8 +2,8 @@
 
 - ``connect(auth)``: ``auth={"token": <staff access token>}`` of a dispatcher or admin, else
   refused. The client joins the dispatchers' room, where every committed incident event is
-  emitted as ``incident`` (see :mod:`notifications.realtime`), and receives ``hello``
-  ``{username, role, last_seq}``.
+  emitted as ``incident`` in ``seq`` order, and ``sync {last_seq}`` every few seconds (see
+  :mod:`notifications.realtime`), and receives ``hello`` ``{username, role, last_seq}``.
 - ``resume {after_seq}``: every stored event with a larger ``seq`` is emitted again as
   ``incident``, in order, to this client only; the acknowledgement is ``{replayed, last_seq}``.
 - ``viewport {bbox}``: the map's viewport (``"minLon,minLat,maxLon,maxLat"`` or four numbers).
@@ -37,7 +37,7 @@ from backend.database import MAX_ID
 from backend.dispatch import positions, service
 from backend.extensions import db, socketio
 from backend.models_base import utcnow
-from notifications.realtime import DISPATCHERS_ROOM, NAMESPACE
+from notifications.realtime import DISPATCHERS_ROOM, NAMESPACE, relay
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,11 @@ def on_connect(auth: Any = None) -> None:
         feed.consoles[request.sid] = Console(user_id=user.id, username=user.username,
                                              expires_at=_token_expiry(token))
     join_room(DISPATCHERS_ROOM)
-    feed.start(current_app._get_current_object())
-    socketio.server.emit("hello", {"username": user.username, "role": user.role, "last_seq": service.last_seq()},
+    app = current_app._get_current_object()
+    last_seq = service.last_seq()
+    relay.start(app, last_seq=last_seq)
+    feed.start(app)
+    socketio.server.emit("hello", {"username": user.username, "role": user.role, "last_seq": last_seq},
                          to=request.sid, namespace=NAMESPACE, ignore_queue=True)
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import queue
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import socketio
 
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, free_port
 
 NAMESPACE = "/dispatch"
 
@@ -29,9 +33,13 @@ class Console:
         self.incidents: queue.Queue[dict[str, Any]] = queue.Queue()
         self.positions: queue.Queue[dict[str, Any]] = queue.Queue()
         self.hello: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.syncs: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.disconnects: queue.Queue[Any] = queue.Queue()
         self.client.on("incident", self.incidents.put, namespace=NAMESPACE)
         self.client.on("positions", self.positions.put, namespace=NAMESPACE)
         self.client.on("hello", self.hello.put, namespace=NAMESPACE)
+        self.client.on("sync", self.syncs.put, namespace=NAMESPACE)
+        self.client.on("disconnect", self.disconnects.put, namespace=NAMESPACE)
         self.url, self.token = url, token
 
     def connect(self) -> Console:
@@ -90,3 +98,45 @@ def redis_channel() -> str:
 def bearer(token: str) -> dict[str, str]:
     """Authorization header for a staff token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own on a free loopback port, to stop and start again (a queue outage)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start it (again, on the same port) and wait until it answers."""
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+                client.ping()
+                client.close()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop it: every connection to it drops."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private Redis (never the shared one: the test stops it)."""
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()

@@ -1,7 +1,8 @@
 /* 191 dispatcher console: live map, incident list, SOS alarm, incident workflow.
  *
  * Data: REST (/api/v1/dispatch/…, /api/v1/zones) with the signed-in staff token, and the
- * Socket.IO namespace /dispatch for live incident events (with seq, replayed on reconnect)
+ * Socket.IO namespace /dispatch for live incident events (with seq, replayed on reconnect,
+ * and resumed on the open socket whenever a gap in seq or a server `sync` shows one is missing)
  * and batched tourist positions for the visible map area.
  */
 (function () {
@@ -38,6 +39,10 @@
     seen: {},               // seq -> true (dedupe live + replayed events)
     received: [],           // [seq, receivedAtMs] of recent events, for a safe resume point
     baselineSeq: 0,         // last_seq of the latest full list
+    lastSeq: null,          // the newest seq this page knows of (hello, the list, events)
+    resuming: false,        // a resume is waiting for its acknowledgement
+    resumeAgain: null,      // after_seq of a gap seen meanwhile (resumed once the first one is done)
+    resumes: 0,             // resumes asked for without reconnecting (gaps and syncs)
     alarmed: {},            // incident id -> true while a new SOS awaits acknowledgement
     selected: null, detail: null,
     tourists: {},           // card id -> circle marker
@@ -236,8 +241,38 @@
     }
     return true;
   }
+  function knowSeq(seq) {
+    if (typeof seq === "number" && (state.lastSeq === null || seq > state.lastSeq)) state.lastSeq = seq;
+  }
+  // Ask for every event after `after` on the open socket (no reconnect): on a gap in seq, or a
+  // sync that is ahead of us. Replayed duplicates are dropped by seq.
+  function resumeAfter(after) {
+    var socket = state.socket;
+    if (!socket || !socket.connected) return;  // reconnecting resumes by itself
+    if (state.resuming) {
+      state.resumeAgain = state.resumeAgain === null ? after : Math.min(state.resumeAgain, after);
+      return;
+    }
+    state.resuming = true;
+    state.resumes += 1;
+    socket.emit("resume", { after_seq: after }, function (ack) {
+      state.resuming = false;
+      if (ack && ack.error) loadIncidents();
+      var again = state.resumeAgain;
+      state.resumeAgain = null;
+      if (again !== null) resumeAfter(again);
+    });
+  }
+  function onSync(msg) {
+    if (msg && typeof msg.last_seq === "number" && state.lastSeq !== null && msg.last_seq > state.lastSeq) {
+      resumeAfter(state.lastSeq);
+    }
+  }
   function onIncidentEvent(ev) {
     if (state.seen[ev.seq]) return;
+    // a gap: an event between the newest we know and this one did not reach us (yet)
+    if (state.lastSeq !== null && ev.seq > state.lastSeq + 1) resumeAfter(state.lastSeq);
+    knowSeq(ev.seq);
     state.seen[ev.seq] = true;
     state.received.push([ev.seq, Date.now()]);
     if (state.received.length > 500) state.received.splice(0, state.received.length - 500);
@@ -249,6 +284,7 @@
   function loadIncidents() {
     return api("GET", "/api/v1/dispatch/incidents?status=open&limit=1000").then(function (data) {
       state.baselineSeq = Math.max(state.baselineSeq, data.last_seq);
+      knowSeq(data.last_seq);
       var ids = {};
       data.items.forEach(function (inc) { ids[inc.id] = true; applyIncident(inc, data.last_seq); });
       Object.keys(state.incidents).forEach(function (id) {  // closed while we were away
@@ -432,9 +468,13 @@
       sendViewport();
     });
     socket.on("incident", onIncidentEvent);
+    socket.on("sync", onSync);
+    socket.on("hello", function (msg) { if (msg) knowSeq(msg.last_seq); });
     socket.on("positions", onPositions);
     socket.on("disconnect", function (reason) {
       lostAt = Date.now();
+      state.resuming = false;  // its acknowledgement will never come; the reconnect resumes instead
+      state.resumeAgain = null;
       setConn("conn-wait", "กำลังเชื่อมต่อใหม่ · Reconnecting…");
       if (reason === "io server disconnect") {  // the server ended the session (token expired?)
         api("GET", "/api/v1/auth/me").then(function () { socket.connect(); }).catch(function () {});
