@@ -163,6 +163,15 @@
     return { status: res.status, ok: res.ok, data, res };
   }
 
+  // When the server says when to come back (Retry-After: seconds or an HTTP date), in ms; else null.
+  function retryAfterMs(res) {
+    const value = res && res.headers ? res.headers.get('Retry-After') : null;
+    if (!value) return null;
+    const seconds = Number(value);
+    const ms = Number.isFinite(seconds) ? seconds * 1000 : new Date(value).getTime() - Date.now();
+    return Number.isFinite(ms) ? Math.max(0, ms) : null;
+  }
+
   function setOnline(value) {
     if (online === value) return;
     online = value;
@@ -522,8 +531,9 @@
   }
 
   let flushingPings = false;
+  let pingsRetryAt = 0; // the server asked us (Retry-After) not to send before then
   async function flushPings() {
-    if (flushingPings || !store.get(KEY.device)) return;
+    if (flushingPings || !store.get(KEY.device) || Date.now() < pingsRetryAt) return;
     flushingPings = true;
     try {
       for (;;) {
@@ -550,7 +560,10 @@
           const bad = new Set(batch.map((p) => p.id));
           store.set(KEY.pings, (store.get(KEY.pings) || []).filter((p) => !bad.has(p.id)));
         } else {
-          break; // 401 handled in api(); 429/5xx: try again later
+          // 401 handled in api(); 429/5xx: try again later, and not before the server's Retry-After
+          const told = retryAfterMs(r.res);
+          if (told !== null) pingsRetryAt = Date.now() + Math.min(told, 10 * 60000);
+          break;
         }
       }
     } catch (_) {
@@ -654,16 +667,20 @@
           setOnline(false);
         }
         if (r && (r.status === 201 || r.status === 200)) {
-          updateSos(item.id, { state: 'sent', incident_id: r.data.incident_id, status: r.data.status || 'new',
+          updateSos(item.id, { state: 'sent', unavailable: false, incident_id: r.data.incident_id, status: r.data.status || 'new',
             sent_at: new Date().toISOString(), updated_at: r.data.updated_at || null });
           toast(t('sos.sent_toast'));
         } else if (r && r.status >= 400 && r.status < 500 && ![401, 408, 429].includes(r.status)) {
           updateSos(item.id, { state: 'failed', error: (r.data && r.data.message) || String(r.status) });
         } else {
-          // offline, timed out, throttled or a server error: the same id again, a little later
+          // offline, timed out, throttled or a server error: the same id again, a little later —
+          // when the server said when (Retry-After), then (at least 1 s, at most a minute away)
           const attempts = (item.attempts || 0) + 1;
-          const delay = Math.min(30000, 1000 * 2 ** Math.min(attempts, 5));
-          updateSos(item.id, { attempts, retry_at: Date.now() + delay });
+          const told = retryAfterMs(r && r.res);
+          const delay = told === null ? Math.min(30000, 1000 * 2 ** Math.min(attempts, 5))
+            : Math.min(60000, Math.max(1000, told));
+          // the server answered but cannot take it now (its database is away): say so, and to call
+          updateSos(item.id, { attempts, retry_at: Date.now() + delay, unavailable: !!(r && r.status >= 500) });
           retryIn = Math.min(retryIn || Infinity, delay);
         }
       }
@@ -692,7 +709,7 @@
     const box = $('sos-status');
     box.hidden = !item;
     if (!item) return;
-    let key = 'sos.state.queued';
+    let key = item.unavailable ? 'sos.state.unavailable' : 'sos.state.queued';
     if (item.state === 'waiting_position') key = 'sos.state.waiting_position';
     else if (item.state === 'failed') key = 'sos.state.failed';
     else if (item.state === 'sent') key = `sos.status.${item.status || 'new'}`;
@@ -703,6 +720,8 @@
       ? `${t('sos.failed_detail')} ${item.error || ''}`
       : t(`${key}_detail`) + (item.unit ? ` (${item.unit})` : '');
     $('sos-status-time').textContent = t('sos.pressed_at', { time: fmtTime(item.created_at) });
+    // not with the 191 centre yet (no connection, the server cannot take it, or refused): call
+    $('sos-call').hidden = item.state === 'sent';
   }
 
   $('sos-cancel').addEventListener('click', async (event) => {
