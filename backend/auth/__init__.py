@@ -6,8 +6,9 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register sign-in and the ``users`` CLI."""
     from backend.auth.cli import users_cli
-    from backend.auth.views import blp
+    from backend.auth.views import blp, users_blp
     from backend.extensions import api
 
     api.register_blueprint(blp)
+    api.register_blueprint(users_blp)
     app.cli.add_command(users_cli)

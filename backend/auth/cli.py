@@ -31,3 +31,26 @@ def create_command(username: str, role: str, password: str, hotel_id: int | None
         db.session.rollback()
         raise click.ClickException(f"could not create the user: {exc.__class__.__name__}") from exc
     click.echo(f"user {user.username} ({user.role}) id={user.id}")
+
+
+def _set_active(username: str, *, active: bool) -> None:
+    user = service.get_user(username=username)
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    service.set_active(user, active=active)
+    db.session.commit()
+    click.echo(f"user {user.username} ({user.role}) {'active' if active else 'deactivated'}")
+
+
+@users_cli.command("deactivate")
+@click.argument("username")
+def deactivate_command(username: str) -> None:
+    """Deactivate a staff account: no sign-in, its tokens refused, its sockets closed within seconds."""
+    _set_active(username, active=False)
+
+
+@users_cli.command("activate")
+@click.argument("username")
+def activate_command(username: str) -> None:
+    """Activate a deactivated staff account again (tokens issued before stay refused)."""
+    _set_active(username, active=True)

@@ -27,19 +27,30 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def staff_from_token(token: str | None) -> User | None:
-    """The active staff member a valid access token belongs to, or None."""
+def admits(user: User | None, claims: dict[str, Any]) -> bool:
+    """True while ``user`` is active and the token with ``claims`` was issued since its last deactivation."""
+    return user is not None and user.is_active and claims.get("ver", 0) == user.token_version
+
+
+def staff_session(token: str | None) -> tuple[User, dict[str, Any]] | None:
+    """The staff member and claims of a valid, unexpired, unrevoked access token of an active account."""
     if not token:
         return None
     try:
         claims = decode(TokenKind.STAFF_ACCESS, token)
         user_id = int(claims["sub"])
-    except (InvalidToken, ValueError, KeyError):
+    except (InvalidToken, ValueError, KeyError, TypeError):
         return None
     user = db.session.get(User, user_id)
-    if user is None or not user.is_active:
+    if user is None or not admits(user, claims):
         return None
-    return user
+    return user, claims
+
+
+def staff_from_token(token: str | None) -> User | None:
+    """The active staff member a valid access token belongs to, or None."""
+    session = staff_session(token)
+    return None if session is None else session[0]
 
 
 def current_staff() -> User:

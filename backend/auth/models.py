@@ -33,6 +33,8 @@ class User(db.Model):
     hotel_id: Mapped[int | None] = mapped_column(ForeignKey("hotels.id"), index=True)
     full_name: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # in every access token (claim ``ver``); deactivation increments it, revoking the tokens issued so far
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

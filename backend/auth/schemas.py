@@ -30,3 +30,22 @@ class StaffSchema(Schema):
     hotel_id = fields.Integer(allow_none=True)
     full_name = fields.String(allow_none=True)
     is_active = fields.Boolean()
+
+
+class UserSchema(Schema):
+    """A staff account as an admin manages it."""
+
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    hotel_id = fields.Integer(required=True, allow_none=True)
+    active = fields.Boolean(required=True, attribute="is_active",
+                            metadata={"description": "false: cannot sign in, its tokens and sockets are refused"})
+    full_name = fields.String(allow_none=True)
+    last_login_at = fields.AwareDateTime(allow_none=True)
+
+
+class UserListSchema(Schema):
+    """Every staff account."""
+
+    items = fields.List(fields.Nested(UserSchema), required=True)

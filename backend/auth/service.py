@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
+from backend.audit import service as audit
 from backend.auth import throttle
 from backend.auth.models import Role, User
 from backend.auth.tokens import TokenKind, encode
@@ -65,6 +66,35 @@ def create_user(*, username: str, password: str, role: Role, hotel_id: int | Non
     return user
 
 
+def list_users() -> list[User]:
+    """Every staff account, by username."""
+    return list(db.session.scalars(select(User).order_by(User.username)))
+
+
+def get_user(*, user_id: int | None = None, username: str | None = None) -> User | None:
+    """The staff account with that id or username, if any."""
+    if user_id is not None:
+        return db.session.get(User, user_id)
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def set_active(user: User, *, active: bool) -> User:
+    """Deactivate (or activate again) a staff account, audited; the caller commits.
+
+    Deactivation revokes every token issued so far (``token_version``): they stay refused even
+    after the account is activated again, and the account's sockets are closed by each
+    Socket.IO process's session sweep within seconds.
+    """
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    if not active:
+        user.token_version += 1
+    audit.record("staff.activate" if active else "staff.deactivate", subject_type="user", subject_id=user.id,
+                 detail={"username": user.username, "role": user.role, "hotel_id": user.hotel_id})
+    return user
+
+
 def login_policy() -> throttle.Policy:
     """Sign-in throttling: lock a (username, address) or an address, only slow a username."""
     cfg = current_app.config
@@ -100,5 +130,6 @@ def login(*, username: str, password: str, client_addr: str | None) -> AccessGra
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     ttl = cfg["ACCESS_TOKEN_TTL_S"]
-    token = encode(TokenKind.STAFF_ACCESS, str(user.id), ttl_s=ttl, claims={"role": user.role})
+    token = encode(TokenKind.STAFF_ACCESS, str(user.id), ttl_s=ttl,
+                   claims={"role": user.role, "ver": user.token_version})
     return AccessGrant(access_token=token, expires_in=ttl, role=user.role, user=user)

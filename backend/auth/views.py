@@ -8,10 +8,13 @@ from flask_smorest import Blueprint, abort
 
 from backend.auth import service
 from backend.auth.decorators import current_staff, staff_required
-from backend.auth.schemas import AccessTokenSchema, LoginSchema, StaffSchema
+from backend.auth.models import Role, User
+from backend.auth.schemas import AccessTokenSchema, LoginSchema, StaffSchema, UserListSchema, UserSchema
 from backend.extensions import db
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff sign-in")
+users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users",
+                      description="Staff accounts (admin): list, deactivate, activate")
 
 
 @blp.route("/login")
@@ -52,3 +55,50 @@ class Me(MethodView):
     def get(self):
         """Who am I."""
         return current_staff()
+
+
+# --- staff accounts (admin) -------------------------------------------------------------------
+
+@users_blp.route("")
+class Users(MethodView):
+    """Every staff account."""
+
+    @staff_required(Role.ADMIN)
+    @users_blp.response(200, UserListSchema)
+    def get(self):
+        """The staff accounts, by username (admin)."""
+        return {"items": service.list_users()}
+
+
+def _set_active(user_id: int, *, active: bool) -> User:
+    user = service.get_user(user_id=user_id)
+    if user is None:
+        abort(404, message="no such user")
+    service.set_active(user, active=active)
+    db.session.commit()
+    return user
+
+
+@users_blp.route("/<int:user_id>/deactivate")
+class DeactivateUser(MethodView):
+    """Take a staff member's access away."""
+
+    @staff_required(Role.ADMIN)
+    @users_blp.response(200, UserSchema)
+    @users_blp.alt_response(404, description="No such user")
+    def post(self, user_id: int):
+        """Deactivate an account (admin): it cannot sign in, its tokens stop working at once and its
+        open sockets are closed within seconds, on every server process."""
+        return _set_active(user_id, active=False)
+
+
+@users_blp.route("/<int:user_id>/activate")
+class ActivateUser(MethodView):
+    """Give a deactivated staff member their access back."""
+
+    @staff_required(Role.ADMIN)
+    @users_blp.response(200, UserSchema)
+    @users_blp.alt_response(404, description="No such user")
+    def post(self, user_id: int):
+        """Activate an account again (admin); the tokens issued before its deactivation stay refused."""
+        return _set_active(user_id, active=True)

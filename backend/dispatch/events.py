@@ -4,6 +4,9 @@
   refused. The client joins the dispatchers' room, where every committed incident event is
   emitted as ``incident`` in ``seq`` order, and ``sync {last_seq}`` every few seconds (see
   :mod:`notifications.realtime`), and receives ``hello`` ``{username, role, last_seq}``.
+- The session lasts while it has the right to: every ``POSITION_TICK_S`` each process checks all
+  its consoles against the users table (one query) and disconnects those whose token expired or
+  was revoked, or whose account was deactivated — in whichever process that happened.
 - ``resume {after_seq}``: every stored event with a larger ``seq`` is emitted again as
   ``incident``, in order, to this client only; the acknowledgement is ``{replayed, last_seq}``.
 - ``viewport {bbox}``: the map's viewport (``"minLon,minLat,maxLon,maxLat"`` or four numbers).
@@ -28,11 +31,11 @@ from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask_socketio import ConnectionRefusedError, join_room
+from sqlalchemy import select
 
 from backend.audit.service import record
-from backend.auth.decorators import has_role, staff_from_token
+from backend.auth.decorators import admits, has_role, staff_session
 from backend.auth.models import Role, User
-from backend.auth.tokens import InvalidToken, TokenKind, decode
 from backend.database import MAX_ID
 from backend.dispatch import positions, service
 from backend.extensions import db, socketio
@@ -57,6 +60,7 @@ class Console:
     user_id: int
     username: str
     expires_at: datetime | None
+    claims: dict[str, Any] = field(default_factory=dict)  # of the token it connected with
     bbox: positions.BBox | None = None
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # card id -> newest item, coalesced
 
@@ -90,14 +94,33 @@ class PositionFeed:
                 finally:
                     db.session.remove()
 
-    def tick(self) -> None:
-        """One pass: drop expired sessions, gather position changes, send each console its batch."""
+    def sweep_sessions(self) -> list[str]:
+        """Disconnect every console whose token expired or was revoked, or whose account is deactivated.
+
+        One query for all of this process's consoles, against the users table: every process
+        enforces it by itself, with or without a message queue. Returns the sids disconnected.
+        """
         now = utcnow()
         with self.lock:
             consoles = dict(self.consoles)
-        for sid, console in consoles.items():
-            if console.expires_at is not None and console.expires_at <= now:
-                socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+        if not consoles:
+            return []
+        ids = {c.user_id for c in consoles.values()}
+        users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+        ended = [sid for sid, c in consoles.items()
+                 if (c.expires_at is not None and c.expires_at <= now) or not admits(users.get(c.user_id), c.claims)]
+        for sid in ended:
+            with self.lock:
+                self.consoles.pop(sid, None)
+            socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+        return ended
+
+    def tick(self) -> None:
+        """One pass: end sessions that lost their right, gather position changes, send each console its batch."""
+        ended = set(self.sweep_sessions())
+        now = utcnow()
+        with self.lock:
+            consoles = {sid: c for sid, c in self.consoles.items() if sid not in ended}
         watching = {sid: c for sid, c in consoles.items() if c.bbox is not None}
         since = (self._since or now) - LOOKBACK
         self._since = now
@@ -131,25 +154,19 @@ class PositionFeed:
 feed = PositionFeed()
 
 
-def _token_expiry(token: str) -> datetime | None:
-    try:
-        exp = decode(TokenKind.STAFF_ACCESS, token).get("exp")
-    except InvalidToken:
-        return None
-    return None if exp is None else datetime.fromtimestamp(int(exp), UTC)
-
-
 def on_connect(auth: Any = None) -> None:
     """Admit dispatchers and admins with a valid access token; refuse everyone else."""
     token = auth.get("token") if isinstance(auth, dict) else None
-    user = staff_from_token(token if isinstance(token, str) else None)
-    if user is None:
+    session = staff_session(token if isinstance(token, str) else None)
+    if session is None:
         raise ConnectionRefusedError("a valid staff access token is required (auth={token})")
+    user, claims = session
     if not has_role(user, (Role.DISPATCHER,)):
         raise ConnectionRefusedError("only dispatchers and admins may connect")
+    exp = claims.get("exp")
     with feed.lock:
-        feed.consoles[request.sid] = Console(user_id=user.id, username=user.username,
-                                             expires_at=_token_expiry(token))
+        feed.consoles[request.sid] = Console(user_id=user.id, username=user.username, claims=claims,
+                                             expires_at=None if exp is None else datetime.fromtimestamp(int(exp), UTC))
     join_room(DISPATCHERS_ROOM)
     app = current_app._get_current_object()
     last_seq = service.last_seq()
@@ -172,7 +189,7 @@ def _console() -> Console | None:
     if console is None or (console.expires_at is not None and console.expires_at <= utcnow()):
         return None
     user = db.session.get(User, console.user_id)
-    if user is None or not user.is_active:
+    if user is None or not admits(user, console.claims):
         return None
     g.staff = user
     return console

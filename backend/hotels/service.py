@@ -238,11 +238,7 @@ def set_manager_active(*, hotel: Hotel, user_id: int, active: bool) -> User | No
     user = db.session.get(User, user_id)
     if user is None or user.hotel_id != hotel.id or user.role != Role.HOTEL_MANAGER.value:
         return None
-    if user.is_active != active:
-        user.is_active = active
-        audit.record("staff.activate" if active else "staff.deactivate", subject_type="user", subject_id=user.id,
-                     detail={"hotel_id": hotel.id, "username": user.username})
-    return user
+    return auth_service.set_active(user, active=active)  # audited; deactivation revokes the tokens
 
 
 # --- check-in and check-out -----------------------------------------------------------------

@@ -68,7 +68,11 @@ def test_managers_are_created_bound_listed_and_deactivated(client, auth, factori
                        json={"username": "frontdesk.patong", "password": "sea breeze 2026"}).status_code == 401
     on = client.post(f"/api/v1/hotels/{hotel_id}/managers/{manager['id']}/activate", headers=admin)
     assert on.status_code == 200 and on.get_json()["is_active"] is True
-    assert client.get(f"/api/v1/hotels/{hotel_id}/guests", headers=headers).status_code == 200
+    # the token from before the deactivation stays revoked; signing in again works
+    assert client.get(f"/api/v1/hotels/{hotel_id}/guests", headers=headers).status_code == 401
+    again = client.post("/api/v1/auth/login", json={"username": "frontdesk.patong", "password": "sea breeze 2026"})
+    fresh = {"Authorization": f"Bearer {again.get_json()['access_token']}"}
+    assert client.get(f"/api/v1/hotels/{hotel_id}/guests", headers=fresh).status_code == 200
 
 
 def test_creating_a_manager_never_takes_over_an_existing_account(client, auth, factories):
