@@ -6,10 +6,10 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, json, render_template, request
 
+from backend.runtime import off_loop
 from mobile_api.webapp import icons
 
 HERE = Path(__file__).resolve().parent
@@ -49,32 +49,6 @@ def shell_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def _page_headers() -> dict[str, str]:
-    """Security headers for the app's HTML: same-origin scripts, map tiles as images only."""
-    tiles = urlsplit(current_app.config.get("TILE_URL") or "")
-    tile_origin = f"{tiles.scheme}://{tiles.netloc}" if tiles.scheme and tiles.netloc else ""
-    policy = "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        f"img-src 'self' data: blob: {tile_origin}".strip(),
-        "connect-src 'self'",
-        "media-src 'self' blob: mediastream:",
-        "worker-src 'self'",
-        "manifest-src 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-    ])
-    return {
-        "Content-Security-Policy": policy,
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "Permissions-Policy": "geolocation=(self), camera=(self)",
-        "Cache-Control": "no-cache",
-    }
-
-
 @companion.get("/app")
 @companion.get("/app/")
 def index() -> Response:
@@ -87,7 +61,8 @@ def index() -> Response:
     }
     html = render_template("webapp/index.html", config=config, version=shell_version(),
                            emergency_numbers=EMERGENCY_NUMBERS)
-    return Response(html, mimetype="text/html", headers=_page_headers())
+    # the Content-Security-Policy and other security headers: backend.web.security
+    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-cache"})
 
 
 @companion.get("/app/manifest.webmanifest")
@@ -124,7 +99,6 @@ def service_worker() -> Response:
     return Response(script, mimetype="text/javascript", headers={
         "Service-Worker-Allowed": "/app",
         "Cache-Control": "no-cache",
-        "X-Content-Type-Options": "nosniff",
     })
 
 
@@ -134,7 +108,7 @@ def icon(name: str) -> Response:
     kind, _, size = name.rpartition("-")
     if kind not in ("icon", "maskable") or not size.isdigit() or int(size) not in icons.SIZES:
         abort(404)
-    png = icons.icon_png(int(size), maskable=kind == "maskable")
+    png = off_loop(icons.icon_png, int(size), maskable=kind == "maskable")  # PNG drawing: off the event loop
     response = Response(png, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
     response.set_etag(hashlib.sha256(png).hexdigest()[:16])
     return response.make_conditional(request)
