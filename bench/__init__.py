@@ -1,1 +1,1 @@
-"""Load generators and benchmarks (not tests): ``python -m bench.pings``, ``python -m bench.run``."""
+"""Benchmarks (not tests): ``make bench`` = ``python -m bench.run``; see docs/benchmarks.md."""

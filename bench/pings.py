@@ -1,34 +1,29 @@
-"""Ping throughput: one ping per request from many devices, against the same server's /healthz.
+"""The benchmark's fixtures: a fresh database with enrolled devices, and server processes.
 
-    .venv/bin/python -m bench.pings --db postgis      # or --db spatialite
-    .venv/bin/python -m bench.pings --db postgis --server both   # also a 2-worker gunicorn REST tier
+Used by ``python -m bench.run`` (``make bench``) and ``python -m bench.profile_pings``:
 
-A fresh database is migrated and seeded (Phuket's zones, so the geofence rules do real work),
-``--devices`` cards are given an enrolled device each, the server is started as in production
-(``python wsgi.py``: one process, gthread), and an asyncio client drives keep-alive connections
-on the loopback: first ``GET /healthz`` (the ceiling: routing, one ``SELECT 1``), then
-``POST /api/v1/mobile/pings`` with one new ping per request, round-robin over the devices. Each
-run is bounded (``--warmup`` + ``--duration`` seconds). Results are printed as JSON and as a
-Markdown table row for docs/benchmarks.md.
+- :func:`create_database` / :func:`drop_database`: a new PostgreSQL + PostGIS database (or a
+  SpatiaLite file in a temporary folder), dropped afterwards;
+- :func:`prepare`: migrate, seed Phuket's zones (so the geofence rules do their real spatial work
+  on every ping), and give ``devices`` cards one enrolled device each; their device tokens;
+- :func:`create_dispatcher`: a dispatcher account for the Socket.IO console;
+- :func:`start_server` / :func:`stop_server`: ``python wsgi.py`` (the service) or
+  ``python -m bench.bare`` (the reference, same :func:`backend.server.serve`), each in its own
+  process group so that gunicorn's master and worker end together.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import platform
-import random
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +121,26 @@ def prepare(devices: int) -> list[str]:
     return tokens
 
 
+def card_id(i: int) -> str:
+    """The id of the ``i``-th benchmark card (device ``i`` of :func:`prepare`)."""
+    return f"BENCH{i:06d}"
+
+
+def create_dispatcher(username: str, password: str) -> None:
+    """A dispatcher account (signs in through ``POST /api/v1/auth/login``)."""
+    from backend import create_app
+    from backend.auth.models import Role
+    from backend.auth.service import create_user
+    from backend.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        create_user(username=username, password=password, role=Role.DISPATCHER, full_name="Bench Dispatcher")
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def count_pings() -> int:
     """Pings stored in the benchmark database."""
     from sqlalchemy import func, select
@@ -141,146 +156,47 @@ def count_pings() -> int:
         return count
 
 
-def start_server(kind: str, env: dict[str, str], port: int, workers: int, log_path: Path) -> subprocess.Popen:
-    """``python wsgi.py`` (production single process) or a multi-worker gunicorn REST tier."""
-    if kind == "wsgi":
-        command = [sys.executable, "wsgi.py"]
-    else:
-        command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "16",
-                   "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
+SERVERS = {"service": [sys.executable, "wsgi.py"], "bare": [sys.executable, "-m", "bench.bare"]}
+
+
+def start_server(kind: str, env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
+    """``python wsgi.py`` (``service``) or ``python -m bench.bare`` (``bare``) on ``port``, in a new session."""
     log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it
-    return subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    try:
+        return subprocess.Popen(SERVERS[kind], cwd=ROOT, env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        log.close()
 
 
-def wait_healthy(port: int, process: subprocess.Popen, timeout_s: float = 60) -> None:
-    """Wait for /healthz to answer 200."""
+def wait_healthy(port: int, process: subprocess.Popen, path: str = "/healthz", timeout_s: float = 60) -> None:
+    """Wait for ``path`` to answer 200."""
     import urllib.request
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("the server exited")
+            raise RuntimeError(f"the server exited (status {process.returncode})")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    raise RuntimeError("the server did not come up")
+    raise RuntimeError(f"the server on port {port} did not come up within {timeout_s:.0f} s")
 
 
 def stop_server(process: subprocess.Popen) -> None:
-    """Stop the server's process group."""
+    """Stop the server's process group (gunicorn's master and its worker): TERM, then KILL."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def ping_request_factory(tokens: list[str], host: str):  # noqa: ANN201
-    """Request n: one new ping of device n mod len(tokens), at the current time."""
-    from bench.loadgen import request
-
-    rng = random.Random(42)
-    headers = [{"Authorization": f"Bearer {t}", "Content-Type": "application/json"} for t in tokens]
-
-    def make(n: int) -> bytes:
-        (lat, lon), jitter = AREAS[n % len(AREAS)]
-        body = json.dumps({"pings": [{
-            "id": str(uuid.uuid4()), "lat": round(lat + rng.uniform(-jitter, jitter), 6),
-            "lon": round(lon + rng.uniform(-jitter, jitter), 6),
-            "recorded_at": datetime.now(UTC).isoformat(), "accuracy_m": 10.0, "battery_pct": 80}]}).encode()
-        return request("POST", "/api/v1/mobile/pings", host, headers=headers[n % len(headers)], body=body)
-
-    return make
-
-
-def measure(port: int, tokens: list[str], connections: int, warmup_s: float, duration_s: float) -> dict:
-    """The /healthz ceiling, then pings, on one running server."""
-    from bench import loadgen
-
-    host = f"127.0.0.1:{port}"
-    health = loadgen.request("GET", "/healthz", host)
-    ceiling = loadgen.run("127.0.0.1", port, lambda _n: health, connections=connections, warmup_s=warmup_s,
-                          duration_s=duration_s)
-    pings = loadgen.run("127.0.0.1", port, ping_request_factory(tokens, host), connections=connections,
-                        warmup_s=warmup_s, duration_s=duration_s)
-    return {"healthz": ceiling.summary(), "pings": pings.summary()}
-
-
-def profile(process: subprocess.Popen, port: int, tokens: list[str], connections: int, seconds: float,
-            out: Path) -> str | None:
-    """Sample the server with py-spy while it takes pings; the path of the flame graph (or None)."""
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if not Path(spy).exists():
-        return None
-    recorder = subprocess.Popen([spy, "record", "--pid", str(process.pid), "--duration", str(int(seconds)),
-                                 "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking",
-                                 "--subprocesses", "--gil"],  # gunicorn: the worker is a child of the master
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    from bench import loadgen
-
-    loadgen.run("127.0.0.1", port, ping_request_factory(tokens, f"127.0.0.1:{port}"), connections=connections,
-                warmup_s=0, duration_s=seconds + 1)
-    recorder.wait(timeout=60)
-    return str(out) if out.exists() else None
-
-
-def main(argv: list[str] | None = None) -> dict:
-    """Run the benchmark; prints and returns the results."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", choices=["postgis", "spatialite"], default="postgis")
-    parser.add_argument("--server", choices=["wsgi", "gunicorn", "both"], default="wsgi")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn REST tier workers")
-    parser.add_argument("--devices", type=int, default=500)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--warmup", type=float, default=3)
-    parser.add_argument("--duration", type=float, default=15)
-    parser.add_argument("--profile", type=Path, default=None, help="write a py-spy profile (raw/collapsed) here")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results to this file")
-    args = parser.parse_args(argv)
-
-    workdir = Path(tempfile.mkdtemp(prefix="pts-bench-"))
-    url, pg_name = create_database(args.db, workdir)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "RUN_PERIODIC_JOBS": "0",
-           "INSTANCE_PATH": str(workdir / "instance"), "CARD_KEYS_DIR": str(workdir / "keys"), "HOST": "127.0.0.1",
-           "LOG_LEVEL": "WARNING", "SOCKETIO_CHANNEL": f"pts-bench-{uuid.uuid4().hex}"}
-    os.environ.update(env)
-    results: dict = {"command": "python -m bench.pings " + " ".join(argv if argv is not None else sys.argv[1:]),
-                     "db": args.db, "machine": machine(), "devices": args.devices, "connections": args.connections,
-                     "duration_s": args.duration, "runs": {}}
-    try:
-        tokens = prepare(args.devices)
-        for kind in (["wsgi", "gunicorn"] if args.server == "both" else [args.server]):
-            port = free_port()
-            process = start_server(kind, env, port, args.workers, workdir / f"{kind}.log")
-            try:
-                wait_healthy(port, process)
-                label = "python wsgi.py" if kind == "wsgi" else f"gunicorn -w {args.workers} (REST tier)"
-                results["runs"][label] = measure(port, tokens, args.connections, args.warmup, args.duration)
-                if args.profile and kind == "wsgi":
-                    results["profile"] = profile(process, port, tokens, args.connections, 10, args.profile)
-            finally:
-                stop_server(process)
-        results["pings_stored"] = count_pings()
-        results["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    finally:
-        if pg_name:
-            drop_database(pg_name)
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(results, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
-    for label, run in results["runs"].items():
-        h, p = run["healthz"], run["pings"]
-        print(f"| {args.db} | {label} | {h['requests_per_s']:.0f} | {h['p50_ms']:.1f} / {h['p99_ms']:.1f} | "
-              f"{p['requests_per_s']:.0f} | {p['p50_ms']:.1f} / {p['p99_ms']:.1f} | {p['statuses']} |")
-    return results
-
-
-if __name__ == "__main__":
-    main()
+        process.wait(timeout=10)
+    # the worker may outlive a master that was killed: take the whole group down
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
