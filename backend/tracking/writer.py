@@ -31,6 +31,7 @@ from datetime import timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from backend.auth.devices import DeviceCredential, accepts, may_track
 from backend.cards.models import Card
@@ -199,7 +200,8 @@ class PingWriter:
 
     def _commit(self, batch: list[_Request]) -> list[_Request]:
         rows = db.session.execute(select(Device, Card).join(Card, Card.id == Device.card_id)
-                                  .where(Device.id.in_({r.device_id for r in batch}))).all()
+                                  .where(Device.id.in_({r.device_id for r in batch}))
+                                  .options(lazyload(Card.tourist))).all()  # the holder only if an incident needs it
         found = {device.id: (device, card) for device, card in rows}
         members: list[tuple[_Request, Device, CardPings, tuple[tuple[int, str], ...]]] = []
         left: list[_Request] = []
