@@ -264,28 +264,21 @@ class Jwks(MethodView):
 
 
 # -- pages --------------------------------------------------------------------------------
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
-                               "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
-
-
+# The pages' Content-Security-Policy and other security headers are set by backend.web.security.
 @pages.get("/checkpoint")
 def checkpoint_page():
     """The immigration officer's page: sign in, issue a card, print it."""
     from backend.cards.models import Checkpoint
 
     return render_template("cards/checkpoint.html", checkpoints=CHECKPOINT_NAMES,
-                           checkpoint_codes=[c.value for c in Checkpoint]), 200, PAGE_HEADERS
+                           checkpoint_codes=[c.value for c in Checkpoint])
 
 
 @pages.get("/cards/<card_id>/print")
 def print_page(card_id: str):
     """The printable card (credit-card size); its data loads with the officer's token in the page."""
     return render_template("cards/print.html", card_id=card_ids.canonical(card_id)[:32],
-                           public_base=_base_url()), 200, PAGE_HEADERS
+                           public_base=_base_url())
 
 
 CHECKPOINT_NAMES = {

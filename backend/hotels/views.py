@@ -281,16 +281,8 @@ class Checkout(MethodView):
 
 # --- the manager's page ---------------------------------------------------------------------
 
-PAGE_HEADERS = {
-    # everything the page needs comes from this origin; the camera only for this page itself
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-                               "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; "
-                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
+# The Content-Security-Policy and the other security headers are set for every page by backend.web.security.
+PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 @page.get("/hotel")

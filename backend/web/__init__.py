@@ -1,5 +1,5 @@
-"""Shared web concerns: pinned front-end libraries under ``/vendor/``, every request body's shape
-(:mod:`backend.web.bodies`)."""
+"""Shared web concerns: pinned front-end libraries under ``/vendor/``, every response's security
+headers (:mod:`backend.web.security`), every request body's shape (:mod:`backend.web.bodies`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, abort, send_from_directory
 
-from backend.web import bodies
+from backend.web import bodies, security
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "node_modules"
@@ -42,6 +42,7 @@ def vendor(name: str):
 
 
 def init_app(app: Flask) -> None:
-    """Register the shared web assets and the body checks of every request."""
+    """Register the shared web assets, the security headers and the body checks of every request."""
     app.register_blueprint(web)
+    security.init_app(app)
     bodies.init_app(app)

@@ -44,27 +44,10 @@
     return node;
   }
 
+  // The panel's styles are a file of this origin: the pages' Content-Security-Policy allows no inline style.
   function injectStyle() {
     if (document.getElementById("ptsb-style")) return;
-    var css = [
-      ".ptsb{font:13px/1.35 system-ui,sans-serif}",
-      ".ptsb h3{margin:.2em 0 .4em;font-size:15px}",
-      ".ptsb-field{display:block;margin:.25em 0}",
-      ".ptsb-field span{display:block;font-size:12px;opacity:.8}",
-      ".ptsb input,.ptsb textarea,.ptsb select{width:100%;box-sizing:border-box;font:inherit;padding:3px}",
-      ".ptsb textarea{min-height:3.2em;resize:vertical}",
-      ".ptsb-row{display:flex;gap:6px}.ptsb-row>*{flex:1}",
-      ".ptsb-area{display:flex;gap:4px;flex-wrap:wrap;margin:.3em 0}",
-      ".ptsb button{font:inherit;padding:3px 8px;cursor:pointer}",
-      ".ptsb button.ptsb-on{background:#1971c2;color:#fff}",
-      ".ptsb-send{background:#c92a2a;color:#fff;border:0;border-radius:3px;width:100%;padding:6px!important;margin-top:.4em}",
-      ".ptsb-status{min-height:1.3em;margin:.3em 0;font-weight:600}.ptsb-status.error{color:#ff6b6b}.ptsb-status.ok{color:#51cf66}",
-      ".ptsb-list{list-style:none;padding:0;margin:.3em 0}",
-      ".ptsb-list li{border-left:4px solid #999;padding:3px 6px;margin:4px 0;background:rgba(127,127,127,.14)}",
-      ".ptsb-list a{color:inherit}.ptsb .meta{opacity:.8;font-size:12px}",
-      "details.ptsb-th summary{cursor:pointer;opacity:.8;font-size:12px}"
-    ].join("\n");
-    document.head.appendChild(el("style", { id: "ptsb-style", text: css }));
+    document.head.appendChild(el("link", { id: "ptsb-style", rel: "stylesheet", href: "/static/notifications/broadcasts.css" }));
   }
 
   function mount(options) {
@@ -322,7 +305,7 @@
     items.forEach(function (b) {
       var color = COLORS[b.severity] || "#555";
       var layer = L.geoJSON(b.area, { style: { color: color, weight: 2, fillOpacity: 0.12 } });
-      layer.bindTooltip(b.headline);
+      layer.bindTooltip(el("span", { text: b.headline }));  // an element: Leaflet takes a string as HTML
       layer.addTo(self.activeLayer);
       var cancel = el("button", { type: "button", class: "ptsb-cancel", text: "ยกเลิก · Cancel" });
       cancel.addEventListener("click", function () {

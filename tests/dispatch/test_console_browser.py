@@ -11,6 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
+from tests.browser import wait_until
 from tests.dispatch.conftest import bearer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -76,7 +77,7 @@ def test_dispatcher_sees_a_live_sos_and_works_it_from_the_console(app, runner, a
         # no tile server is reachable: the island outline and zones are drawn from /api/v1/zones
         expect(page.locator(".leaflet-zones-pane path").first).to_be_visible(timeout=15_000)
         assert page.locator(".leaflet-zones-pane path").count() >= 10
-        page.wait_for_function("Object.keys(window.ptsConsole.state.tourists).length === 8", timeout=15_000)
+        wait_until(page, "Object.keys(window.ptsConsole.state.tourists).length === 8")
         expect(page.locator("#incident-empty")).to_be_visible()
         expect(page.locator("#alarm-banner")).to_be_hidden()
 

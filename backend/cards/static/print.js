@@ -39,7 +39,7 @@
 
   async function load() {
     if (!Staff.session()) {
-      $("print-error").innerHTML = "";
+      $("print-error").textContent = "";
       $("print-error").append("Sign in at the checkpoint page first · กรุณาเข้าสู่ระบบ ");
       const link = Object.assign(document.createElement("a"), {href: "/checkpoint", textContent: "/checkpoint"});
       $("print-error").append(link);

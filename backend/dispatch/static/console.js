@@ -49,10 +49,32 @@
   };
 
   // --- helpers -------------------------------------------------------------------------
-  function esc(value) {
-    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+  // Text from the data (names, notes, zone and hotel names) is only ever inserted as text, never
+  // parsed as markup: elements are built here, and Leaflet tooltips are given elements, not strings.
+  function elem(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      if (key === "text") node.textContent = attrs[key];
+      else if (key === "class") node.className = attrs[key];
+      else node.setAttribute(key, attrs[key]);
     });
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined || child === "") return;
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+  function fill(container, nodes) {
+    container.textContent = "";
+    nodes.forEach(function (node) { container.appendChild(node); });
+  }
+  function tip(lines) {  // a tooltip's content: lines of text
+    var node = elem("div");
+    lines.forEach(function (line, n) {
+      if (n) node.appendChild(elem("br"));
+      node.appendChild(document.createTextNode(line === null || line === undefined ? "" : String(line)));
+    });
+    return node;
   }
   function ago(iso) {
     var s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
@@ -111,7 +133,7 @@
       }).forEach(function (f) {
         var p = f.properties || {};
         L.geoJSON(f, { pane: "zones", renderer: zoneRenderer, style: ZONE_STYLE[p.kind] || ZONE_STYLE.caution, interactive: p.kind !== "island" && p.kind !== "service_area" })
-          .bindTooltip(esc(p.name) + (p.severity ? " · " + esc(p.severity) : ""), { sticky: true })
+          .bindTooltip(tip([(p.name || "") + (p.severity ? " · " + p.severity : "")]), { sticky: true })
           .addTo(zoneLayer);
       });
     }).catch(function () { /* the map still works without zones */ });
@@ -121,8 +143,7 @@
     var marker = state.tourists[item.card_id];
     var latlng = [item.lat, item.lon];
     var color = STATUS_COLOR[item.status] || STATUS_COLOR.ok;
-    var label = esc(item.full_name) + " (" + esc(item.nationality) + ")<br>" + esc(item.card_id) +
-      " · " + esc(item.status) + "<br>" + time(item.recorded_at);
+    var label = tip([item.full_name + " (" + item.nationality + ")", item.card_id + " · " + item.status, time(item.recorded_at)]);
     if (!marker) {
       marker = L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: color, fillOpacity: 1 });
       marker.bindTooltip(label);
@@ -166,7 +187,7 @@
     var pulse = inc.status === "new" && inc.kind === "sos" ? " pulse" : "";
     return L.divIcon({
       className: "", iconSize: [30, 30], iconAnchor: [15, 15],
-      html: '<div class="incident-marker kind-' + esc(inc.kind) + pulse + '" data-incident="' + inc.id + '">' + short + "</div>",
+      html: elem("div", { class: "incident-marker kind-" + inc.kind + pulse, "data-incident": String(inc.id), text: short }),
     });
   }
   function drawIncidentMarker(inc) {
@@ -183,7 +204,7 @@
       marker.setLatLng([inc.lat, inc.lon]);
       marker.setIcon(incidentIcon(inc));
     }
-    marker.bindTooltip(esc(KIND[inc.kind] || inc.kind) + " — " + esc(inc.tourist ? inc.tourist.full_name : inc.card_id));
+    marker.bindTooltip(tip([(KIND[inc.kind] || inc.kind) + " — " + (inc.tourist ? inc.tourist.full_name : inc.card_id)]));
   }
 
   // --- incidents -------------------------------------------------------------------------
@@ -204,17 +225,19 @@
       var items = sorted();
       $("incident-count").textContent = items.length;
       $("incident-empty").hidden = items.length > 0;
-      $("incident-list").innerHTML = items.map(function (i) {
+      fill($("incident-list"), items.map(function (i) {
         var t = i.tourist || {};
         var cls = "incident" + (state.selected === i.id ? " selected" : "") + (state.alarmed[i.id] ? " alarming" : "");
-        return '<li class="' + cls + '" data-id="' + i.id + '" data-kind="' + esc(i.kind) + '" data-status="' + esc(i.status) + '">' +
-          '<span class="sev sev-' + esc(i.severity) + '" title="' + esc(SEVERITY[i.severity]) + '"></span>' +
-          '<span><div class="title">' + esc(KIND[i.kind] || i.kind) + " — " + esc(t.full_name || i.card_id) + "</div>" +
-          '<div class="sub">' + esc(t.nationality || "") + " · " + esc(i.card_id) + (i.zone ? " · " + esc(i.zone.name) : "") +
-          (i.category ? " · " + esc(i.category) : "") + (i.unit ? " · " + esc(i.unit) : "") + "</div></span>" +
-          '<span class="meta"><span class="badge badge-' + esc(i.status) + '">' + esc(STATUS[i.status] || i.status) + "</span>" +
-          '<div class="age" data-created="' + esc(i.created_at) + '">' + ago(i.created_at) + "</div></span></li>";
-      }).join("");
+        var sub = [t.nationality || "", i.card_id].concat(i.zone ? [i.zone.name] : [], i.category ? [i.category] : [],
+                                                          i.unit ? [i.unit] : []).join(" · ");
+        return elem("li", { class: cls, "data-id": String(i.id), "data-kind": i.kind, "data-status": i.status }, [
+          elem("span", { class: "sev sev-" + i.severity, title: SEVERITY[i.severity] || "" }),
+          elem("span", {}, [elem("div", { class: "title", text: (KIND[i.kind] || i.kind) + " — " + (t.full_name || i.card_id) }),
+                            elem("div", { class: "sub", text: sub })]),
+          elem("span", { class: "meta" }, [elem("span", { class: "badge badge-" + i.status, text: STATUS[i.status] || i.status }),
+                                           elem("div", { class: "age", "data-created": i.created_at, text: ago(i.created_at) })]),
+        ]);
+      }));
       updateAlarm();
     });
   }
@@ -360,7 +383,10 @@
     loadDetail(id, true);
   }
   function row(label, value) {
-    return "<dt>" + esc(label) + "</dt><dd>" + (value === null || value === undefined || value === "" ? "—" : esc(value)) + "</dd>";
+    return [elem("dt", { text: label }), elem("dd", { text: value === null || value === undefined || value === "" ? "—" : String(value) })];
+  }
+  function rows(container, pairs) {
+    fill(container, [].concat.apply([], pairs));
   }
   function loadDetail(id, withContext) {
     return api("GET", "/api/v1/dispatch/incidents/" + id).then(function (d) {
@@ -369,22 +395,22 @@
       var h = d.holder || d.tourist || {};
       $("detail").hidden = false;
       $("detail-title").textContent = (KIND[d.kind] || d.kind) + " #" + d.id;
-      $("detail-tourist").innerHTML = row("ชื่อ · Name", h.full_name) + row("สัญชาติ · Nationality", h.nationality) +
-        row("โทร · Phone", h.phone) + row("ภาษา · Language", h.language) + row("ผู้ติดต่อฉุกเฉิน · Emergency", h.emergency_contact) +
-        row("บัตร · Card", d.card_id + (d.card ? " (" + d.card.status + ")" : "")) +
-        row("โรงแรม · Hotel", d.stay ? d.stay.hotel + (d.stay.room ? ", room " + d.stay.room : "") + (d.stay.hotel_phone ? " · " + d.stay.hotel_phone : "") : null) +
-        row("ตำแหน่งล่าสุด · Last fix", d.last_position ? time(d.last_position.recorded_at) + (d.last_position.battery_pct !== null ? " · 🔋" + Math.round(d.last_position.battery_pct) + "%" : "") : null);
-      $("detail-incident").innerHTML = row("สถานะ · Status", STATUS[d.status] || d.status) +
-        row("ความรุนแรง · Severity", SEVERITY[d.severity] || d.severity) + row("เวลา · Opened", time(d.created_at) + " (" + ago(d.created_at) + ")") +
-        row("พิกัด · Position", d.lat !== null ? d.lat.toFixed(5) + ", " + d.lon.toFixed(5) + (d.accuracy_m ? " ±" + Math.round(d.accuracy_m) + " m" : "") : null) +
-        row("เขต · Zone", d.zone ? d.zone.name : null) + row("ประเภท · Category", d.category) +
-        row("หน่วย · Unit", d.unit) + row("ผล · Resolution", d.resolution) + row("บันทึก · Note", d.note);
-      $("detail-timeline").innerHTML = d.timeline.map(function (e) {
+      rows($("detail-tourist"), [row("ชื่อ · Name", h.full_name), row("สัญชาติ · Nationality", h.nationality),
+        row("โทร · Phone", h.phone), row("ภาษา · Language", h.language), row("ผู้ติดต่อฉุกเฉิน · Emergency", h.emergency_contact),
+        row("บัตร · Card", d.card_id + (d.card ? " (" + d.card.status + ")" : "")),
+        row("โรงแรม · Hotel", d.stay ? d.stay.hotel + (d.stay.room ? ", room " + d.stay.room : "") + (d.stay.hotel_phone ? " · " + d.stay.hotel_phone : "") : null),
+        row("ตำแหน่งล่าสุด · Last fix", d.last_position ? time(d.last_position.recorded_at) + (d.last_position.battery_pct !== null ? " · 🔋" + Math.round(d.last_position.battery_pct) + "%" : "") : null)]);
+      rows($("detail-incident"), [row("สถานะ · Status", STATUS[d.status] || d.status),
+        row("ความรุนแรง · Severity", SEVERITY[d.severity] || d.severity), row("เวลา · Opened", time(d.created_at) + " (" + ago(d.created_at) + ")"),
+        row("พิกัด · Position", d.lat !== null ? d.lat.toFixed(5) + ", " + d.lon.toFixed(5) + (d.accuracy_m ? " ±" + Math.round(d.accuracy_m) + " m" : "") : null),
+        row("เขต · Zone", d.zone ? d.zone.name : null), row("ประเภท · Category", d.category),
+        row("หน่วย · Unit", d.unit), row("ผล · Resolution", d.resolution), row("บันทึก · Note", d.note)]);
+      fill($("detail-timeline"), d.timeline.map(function (e) {
         var extra = e.detail ? Object.keys(e.detail).filter(function (k) { return typeof e.detail[k] !== "object"; })
           .map(function (k) { return k + ": " + e.detail[k]; }).join(", ") : "";
-        return '<li><span class="t">' + time(e.at) + "</span> " + esc(EVENT[e.type] || e.type) +
-          (e.actor ? " — " + esc(e.actor) : "") + (extra ? "<br><small>" + esc(extra) + "</small>" : "") + "</li>";
-      }).join("");
+        return elem("li", {}, [elem("span", { class: "t", text: time(e.at) }), " " + (EVENT[e.type] || e.type) + (e.actor ? " — " + e.actor : ""),
+                               extra ? elem("br") : null, extra ? elem("small", { text: extra }) : null]);
+      }));
       var open = OPEN[d.status];
       document.querySelector('[data-action="acknowledge"]').disabled = d.status !== "new";
       document.querySelector('[data-action="dispatch"]').disabled = !(d.status === "new" || d.status === "acknowledged");
@@ -394,7 +420,7 @@
   }
   function loadContext(d) {
     detailLayer.clearLayers();
-    $("detail-nearby").innerHTML = "";
+    $("detail-nearby").textContent = "";
     api("GET", "/api/v1/dispatch/cards/" + encodeURIComponent(d.card_id) + "/track?hours=24").then(function (fc) {
       var pts = fc.features.map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; });
       if (pts.length) {
@@ -403,12 +429,12 @@
       }
     }).catch(function () {});
     api("GET", "/api/v1/dispatch/incidents/" + d.id + "/nearby").then(function (data) {
-      $("detail-nearby").innerHTML = data.items.length ? data.items.map(function (f) {
+      fill($("detail-nearby"), data.items.length ? data.items.map(function (f) {
         L.marker([f.lat, f.lon], { icon: L.divIcon({ className: "facility-marker", iconSize: [26, 26], html: { hospital: "H", marine_police: "⚓" }[f.kind] || "P" }) })
-          .bindTooltip(esc(f.name)).addTo(detailLayer);
-        return "<li><strong>" + esc(FACILITY[f.kind] || f.kind) + "</strong>: " + esc(f.name) + (f.name_th ? " (" + esc(f.name_th) + ")" : "") +
-          " — " + (f.distance_m / 1000).toFixed(1) + " km" + (f.phone ? " · ☎ " + esc(f.phone) : "") + "</li>";
-      }).join("") : "<li>—</li>";
+          .bindTooltip(tip([f.name])).addTo(detailLayer);
+        return elem("li", {}, [elem("strong", { text: FACILITY[f.kind] || f.kind }), ": " + f.name + (f.name_th ? " (" + f.name_th + ")" : "") +
+          " — " + (f.distance_m / 1000).toFixed(1) + " km" + (f.phone ? " · ☎ " + f.phone : "")]);
+      }) : [elem("li", { text: "—" })]);
     }).catch(function () {});
   }
   document.getElementById("actions").addEventListener("click", function (ev) {

@@ -851,7 +851,7 @@
     if (!meMarker) {
       meCircle = L.circle(at, { radius: fix.accuracy_m || 30, color: '#0b3d91', weight: 1, fillOpacity: 0.15 }).addTo(map);
       meMarker = L.circleMarker(at, { radius: 9, color: '#fff', weight: 3, fillColor: '#0b3d91', fillOpacity: 1 }).addTo(map);
-      meMarker.bindTooltip(t('map.you'));
+      meMarker.bindTooltip(el('span', { text: t('map.you') }));
       recentre = true;
     } else {
       meMarker.setLatLng(at);
@@ -966,7 +966,8 @@
     box.replaceChildren(...items.map((f) => {
       const links = directionsLinks(f, value.from);
       if (facilityLayer && Number.isFinite(f.lat) && Number.isFinite(f.lon)) {
-        L.marker([f.lat, f.lon], { title: f.name }).bindPopup(f.name || '').addTo(facilityLayer);
+        // an element, not a string: Leaflet would take the name as HTML
+        L.marker([f.lat, f.lon], { title: f.name }).bindPopup(el('span', { text: f.name || '' })).addTo(facilityLayer);
       }
       const name = (lang === 'th' && f.name_th) ? f.name_th : f.name;
       return el('div', { class: 'item', 'data-facility-kind': f.kind },
