@@ -68,6 +68,7 @@ class Config:
 
     # Flask / extensions
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    JSON_MAX_DEPTH = _int("JSON_MAX_DEPTH", 64)  # deeper JSON bodies are a 400 before parsing (backend.web.bodies)
     JSON_SORT_KEYS = False
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     API_TITLE = "Phuket Tourist Safety API"

@@ -17,7 +17,6 @@ from flask_smorest import abort
 
 log = logging.getLogger(__name__)
 
-MAX_JSON_DEPTH = 64  # default of the JSON_MAX_DEPTH setting
 MESSAGE = "the JSON body is nested too deeply (at most {limit} levels of arrays and objects)"
 # A JSON string, or an unterminated one up to the end: every '"' starts a match, so this is linear.
 _STRING = re.compile(rb'"(?:[^"\\]|\\.?)*+(?:"|\Z)', re.DOTALL)
@@ -42,7 +41,7 @@ def refuse_deep_json() -> None:
     """Refuse (400) a body nested deeper than ``JSON_MAX_DEPTH``, on every endpoint, before parsing."""
     if not request.content_length:
         return
-    limit = int(current_app.config.get("JSON_MAX_DEPTH", MAX_JSON_DEPTH))
+    limit = current_app.config["JSON_MAX_DEPTH"]
     if nested_deeper_than(request.get_data(cache=True), limit):
         abort(400, message=MESSAGE.format(limit=limit))
 
@@ -50,7 +49,7 @@ def refuse_deep_json() -> None:
 def too_deep(error: RecursionError) -> tuple[dict[str, Any], int]:
     """The safety net: a body that still made a parser recurse too deeply is a 400, not a 500."""
     log.warning("a request made the server recurse too deeply: %s", error)
-    limit = int(current_app.config.get("JSON_MAX_DEPTH", MAX_JSON_DEPTH))
+    limit = current_app.config["JSON_MAX_DEPTH"]
     return {"code": 400, "status": "Bad Request", "message": MESSAGE.format(limit=limit)}, 400
 
 
