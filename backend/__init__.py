@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 DOMAINS = (
     "backend.web",
     "backend.health",
+    "backend.home",
     "backend.auth",
     "backend.audit",
     "backend.hotels",

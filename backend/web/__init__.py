@@ -21,6 +21,8 @@ VENDOR_FILES = {
     "leaflet.markercluster/MarkerCluster.Default.css": "leaflet.markercluster/dist/MarkerCluster.Default.css",
     "socket.io/socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
     "jsqr/jsQR.js": "jsqr/dist/jsQR.js",
+    "swagger-ui/swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui/swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
 }
 # Leaflet's marker and layer images, referenced relative to its CSS.
 VENDOR_DIRS = {"leaflet/images/": "leaflet/dist/images/"}
