@@ -53,6 +53,7 @@ class Config:
     RUN_PERIODIC_JOBS = os.environ.get("RUN_PERIODIC_JOBS", "1") not in ("0", "false", "no")
     # proxies in front whose X-Forwarded-For/-Proto/-Host are trusted (1 behind nginx; 0: none, the default)
     TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)
+    PING_WRITERS = _int("PING_WRITERS", 0)  # group-commit loops per process; 0: 2 on PostgreSQL, 1 on SQLite
     DB_POOL_SIZE = _int("DB_POOL_SIZE", 30)  # PostgreSQL connections kept open per process
     DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10)  # extra connections opened (and closed) at peaks
     # every wait on the database is bounded: a lost database is a 503 within 5 s (backend/availability.py)
@@ -65,6 +66,8 @@ class Config:
     DB_BUSY_TIMEOUT_MS = _int("DB_BUSY_TIMEOUT_MS", 4000)  # SpatiaLite: wait for another writer's lock
     DB_RETRY_AFTER_S = _int("DB_RETRY_AFTER_S", 5)  # Retry-After of the 503 a lost database becomes
     DB_UNAVAILABLE_AFTER_S = _float("DB_UNAVAILABLE_AFTER_S", 4.5)  # longest wait on the database anywhere (writer)
+    # the test suite's servers only (tests/live_server.py): argon2 at its minimum cost (backend/passwords.py)
+    ARGON2_CHEAP_FOR_TESTS = os.environ.get("ARGON2_CHEAP_FOR_TESTS") == "1"
 
     # Flask / extensions
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
@@ -86,6 +89,7 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production-0123456789"
     RUN_PERIODIC_JOBS = False
     LOGIN_LOCKOUT_S = 60
+    ARGON2_CHEAP_FOR_TESTS = True  # thousands of accounts and cards: argon2 at its minimum (backend/passwords.py)
 
 
 def instance_secret(instance_path: str) -> str:

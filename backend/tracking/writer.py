@@ -17,8 +17,11 @@ before it is committed, so the app's "sent" still means stored.
   it against the device row it loads for the whole group anyway (refused: :class:`DeviceRefused`),
   and screens each ping's device time against the card (refused pings are reported, not stored).
   So a ping request costs no database round trip of its own.
-- The thread starts with the first ping request and ends after :data:`IDLE_EXIT_S` without
-  work; the next request starts it again (nothing lingers in CLI processes or tests).
+- On PostgreSQL :data:`WRITERS` loops take groups from the same queue, so that one group is
+  stored while another waits for its commit (a commit is a round trip and a WAL flush: with one
+  loop, a busy database would leave the process idle between groups).
+- The loops start with the first ping request and end after :data:`IDLE_EXIT_S` without work;
+  the next request starts them again (nothing lingers in CLI processes or tests).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP_PINGS = 1000  # keeps the geofence query's parameters well inside every database's limit
 IDLE_EXIT_S = 5.0
+WRITERS = 2  # group loops per process on PostgreSQL (PING_WRITERS)
 WAIT_S = 4.5  # a request gives up after this long: a 503 (the app retries; pings are idempotent)
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 
@@ -109,7 +113,12 @@ class PingWriter:
         self._wait_s = float(app.config.get("DB_UNAVAILABLE_AFTER_S") or WAIT_S)
         self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: set[threading.Thread] = set()
+        # PostgreSQL: while one group waits for its commit the next one is stored (row locks keep
+        # concurrent groups apart, in card id order). SQLite has one writer at a time: one loop.
+        with app.app_context():
+            default = 1 if db.engine.dialect.name == "sqlite" else WRITERS
+        self._writers = max(1, int(app.config.get("PING_WRITERS") or default))
 
     def write(self, *, device_id: str, pings: list[PingInput], source: str,
               credential: DeviceCredential | None = None, screen_times: bool = False) -> Recorded:
@@ -124,7 +133,7 @@ class PingWriter:
         """
         request = _Request(device_id, pings, source, credential, screen_times)
         self._queue.put(request)
-        self._ensure_thread()
+        self._ensure_writers()
         if not request.done.wait(self._wait_s):
             raise WriterBusy("the pings could not be stored in time; send them again")
         if request.error is not None:
@@ -132,21 +141,21 @@ class PingWriter:
         assert request.result is not None
         return request.result
 
-    def _ensure_thread(self) -> None:
+    def _ensure_writers(self) -> None:
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ping-writer", daemon=True)
-                self._thread.start()
+            while len(self._threads) < self._writers:
+                thread = threading.Thread(target=self._run, name="ping-writer", daemon=True)
+                self._threads.add(thread)
+                thread.start()
 
     def _run(self) -> None:
         try:
             self._loop()
         finally:  # whatever ended the loop, the next request must find a writer
             with self._lock:
-                if self._thread is threading.current_thread():
-                    self._thread = None
+                self._threads.discard(threading.current_thread())
             if not self._queue.empty():
-                self._ensure_thread()
+                self._ensure_writers()
 
     def _loop(self) -> None:
         waiting: list[_Request] = []  # requests of a card that already had one in the last group
@@ -159,7 +168,7 @@ class PingWriter:
                 except queue.Empty:
                     with self._lock:
                         if self._queue.empty():
-                            self._thread = None
+                            self._threads.discard(threading.current_thread())
                             return
                     continue
             count = sum(len(r.pings) for r in batch)
