@@ -6,19 +6,27 @@ Written from Traccar's own ``OsmAndProtocolDecoder`` and its documentation (trac
   ``timestamp`` (epoch seconds, or milliseconds when above 2^31, ISO 8601, or
   ``yyyy-MM-dd HH:mm:ss`` in UTC; missing = now), ``accuracy`` (m), ``speed`` (KNOTS),
   ``bearing``/``heading`` (degrees), ``altitude`` (m), ``batt`` (%), ``alarm`` (``sos``);
-  ``lat=0&lon=0`` means "no fix", as Traccar reads it.
+  ``lat=0&lon=0`` means "no fix", as Traccar reads it. Traccar reads the fields from the URL,
+  else from the body whatever its content type: so do we.
 - JSON (Traccar Client 9+, the background-geolocation SDK's format): ``{"device_id",
   "location": {"timestamp" (ISO), "uuid", "coords": {"latitude", "longitude", "accuracy",
-  "speed" (m/s), "heading", "altitude"}, "battery": {"level" (0–1)}, "extras": {"alarm":
-  "sos"}}}``; ``-1`` means unknown for speed, heading and battery level. ``location`` may also
-  be an array (the SDK's batch sync).
+  "speed" (m/s), "heading", "altitude"}, "battery": {"level" (0–1)}, "alarm", "extras":
+  {"alarm": "sos"}}}``; ``-1`` means unknown for speed, heading and battery level. ``location``
+  may also be an array (the SDK's batch sync).
+
+The alarm is read wherever a Traccar decoder has read it: the query or form field, the JSON
+body's top level (``alarm``, and ``extras.alarm`` as Traccar 6.7 read it), ``location.alarm``
+(Traccar Client 9's SOS button, read first since Traccar 6.8) and ``location.extras.alarm``.
+An SOS alarm is never dropped for a bad or missing field: it is raised with what is usable
+(no position: the last known one; no usable time: the server's).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +37,7 @@ from backend.models_base import utcnow
 from mobile_api.schemas import MAX_PINGS_PER_BATCH, OsmAndLocationSchema
 
 KNOT_TO_MPS = 1852 / 3600
+SOS = "sos"
 _INT_MAX = 2**31 - 1
 _location_schema = OsmAndLocationSchema()
 
@@ -65,6 +74,35 @@ class OsmAndMessage:
     osmand_id: str
     fixes: list[tuple[int, OsmAndFix]] = field(default_factory=list)
     errors: dict[str, Any] = field(default_factory=dict)
+
+    def raise_alarm(self, alarm: str | None) -> None:
+        """Apply a message-wide ``sos`` alarm (query, form or the JSON top level) to the newest fix.
+
+        Without any usable fix the SOS still stands, as a fix without a position.
+        """
+        if alarm != SOS or any(fix.alarm == SOS for _, fix in self.fixes):
+            return
+        if not self.fixes:
+            self.fixes.append((0, OsmAndFix(lat=None, lon=None, recorded_at=utcnow(), timestamp_given=False,
+                                            alarm=SOS)))
+            return
+        newest = max(range(len(self.fixes)), key=lambda i: self.fixes[i][1].recorded_at)
+        index, fix = self.fixes[newest]
+        self.fixes[newest] = (index, replace(fix, alarm=SOS))
+
+
+def alarm_value(*values: Any) -> str | None:
+    """The alarm among ``values`` as Traccar stores it (a non-empty string, here lower case); ``sos`` wins."""
+    alarms = [value.strip().lower() for value in values if isinstance(value, str) and value.strip()]
+    return SOS if SOS in alarms else (alarms[0] if alarms else None)
+
+
+def json_alarm(container: Any) -> str | None:
+    """``alarm`` or ``extras.alarm`` of a JSON object (a location, or the body itself)."""
+    if not isinstance(container, dict):
+        return None
+    extras = container.get("extras")
+    return alarm_value(container.get("alarm"), extras.get("alarm") if isinstance(extras, dict) else None)
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -117,7 +155,7 @@ def _coordinates(lat: float | None, lon: float | None, errors: dict[str, Any]) -
 
 
 def parse_fields(params: MultiDict) -> OsmAndMessage:
-    """Parse the query/form variant (speed in knots, batt in %)."""
+    """Parse the query/form variant (speed in knots, batt in %); an SOS survives bad fields."""
     osmand_id = (params.get("id") or params.get("deviceid") or "").strip()
     if not osmand_id:
         raise OsmAndError({"id": ["Missing data for required field."]})
@@ -144,38 +182,47 @@ def parse_fields(params: MultiDict) -> OsmAndMessage:
         speed_mps=None if _known(speed) is None else speed * KNOT_TO_MPS,
         heading_deg=_known(heading), altitude_m=_number(params.get("altitude"), "altitude", errors),
         battery_pct=_known(_number(params.get("batt"), "batt", errors)),
-        alarm=(params.get("alarm") or "").strip().lower() or None)
+        alarm=alarm_value(*params.getlist("alarm")))
     message = OsmAndMessage(osmand_id=osmand_id)
     if errors:
         message.errors["0"] = errors
+        if fix.alarm == SOS:  # never lose the SOS for a bad field: what is usable is kept
+            message.fixes.append((0, fix))
     else:
         message.fixes.append((0, fix))
     return message
 
 
-def parse_json(body: Any) -> OsmAndMessage:
-    """Parse the Traccar Client 9+ JSON variant (speed in m/s, battery level 0–1)."""
+def parse_json(body: Any, *, alarm: str | None = None) -> OsmAndMessage:
+    """Parse the Traccar Client 9+ JSON variant (speed in m/s, battery level 0–1).
+
+    ``alarm`` is one sent beside the body (in the query); an SOS survives a bad or missing location.
+    """
     if not isinstance(body, dict):
         raise OsmAndError({"_schema": ["expected a JSON object"]})
     osmand_id = body.get("device_id")
     if not isinstance(osmand_id, str | int) or isinstance(osmand_id, bool) or not str(osmand_id).strip():
         raise OsmAndError({"device_id": ["Missing data for required field."]})
+    message_alarm = alarm_value(alarm, json_alarm(body))
     locations = body.get("location")
-    items = locations if isinstance(locations, list) else [locations]
-    if locations is None or not items or len(items) > MAX_PINGS_PER_BATCH:
+    items = locations if isinstance(locations, list) else [] if locations is None else [locations]
+    if len(items) > MAX_PINGS_PER_BATCH or (not items and message_alarm != SOS):
         raise OsmAndError({"location": [f"send 1 to {MAX_PINGS_PER_BATCH} locations"]})
     message = OsmAndMessage(osmand_id=str(osmand_id).strip())
-    top_alarm = body.get("alarm") if isinstance(body.get("alarm"), str) else None
     for index, item in enumerate(items):
+        item_alarm = json_alarm(item)
         try:
             message.fixes.append((index, _json_fix(_location_schema.load(item if isinstance(item, dict) else {}),
-                                                   top_alarm)))
+                                                   item_alarm)))
         except ValidationError as exc:
             message.errors[str(index)] = exc.messages
+            if item_alarm == SOS:
+                message.fixes.append((index, _salvaged_fix(item, item_alarm)))
+    message.raise_alarm(message_alarm)
     return message
 
 
-def _json_fix(data: dict[str, Any], top_alarm: str | None) -> OsmAndFix:
+def _json_fix(data: dict[str, Any], alarm: str | None) -> OsmAndFix:
     errors: dict[str, Any] = {}
     coords = data["coords"]
     lat, lon = _coordinates(coords["latitude"], coords["longitude"], errors)
@@ -189,16 +236,31 @@ def _json_fix(data: dict[str, Any], top_alarm: str | None) -> OsmAndFix:
             raise ValidationError({"timestamp": [str(exc)]}) from exc
     battery = data.get("battery") or {}
     level = _known(battery.get("level"))
-    extras = data.get("extras") or {}
-    alarm = extras.get("alarm") if isinstance(extras.get("alarm"), str) else top_alarm
-    client_uuid = None
-    if data.get("uuid"):
-        try:
-            client_uuid = str(uuid.UUID(str(data["uuid"])))
-        except ValueError:
-            client_uuid = None
     return OsmAndFix(
         lat=lat, lon=lon, recorded_at=recorded_at, timestamp_given=given, accuracy_m=_known(coords.get("accuracy")),
         speed_mps=_known(coords.get("speed")), heading_deg=_known(coords.get("heading")),
         altitude_m=coords.get("altitude"), battery_pct=None if level is None else min(level, 1.0) * 100,
-        client_uuid=client_uuid, alarm=alarm.strip().lower() if alarm else None)
+        client_uuid=_client_uuid(data.get("uuid")), alarm=alarm)
+
+
+def _client_uuid(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+def _salvaged_fix(item: Any, alarm: str) -> OsmAndFix:
+    """The usable part of a location that failed validation but carries an alarm (position, time, uuid)."""
+    item = item if isinstance(item, dict) else {}
+    coords = item.get("coords") if isinstance(item.get("coords"), dict) else {}
+    errors: dict[str, Any] = {}
+    lat, lon = _coordinates(_number(coords.get("latitude"), "lat", errors),
+                            _number(coords.get("longitude"), "lon", errors), errors)
+    recorded_at, given = utcnow(), False
+    if isinstance(item.get("timestamp"), str | int) and not isinstance(item.get("timestamp"), bool):
+        with contextlib.suppress(ValueError):
+            recorded_at, given = parse_timestamp(str(item["timestamp"])), True
+    return OsmAndFix(lat=lat, lon=lon, recorded_at=recorded_at, timestamp_given=given,
+                     accuracy_m=_known(_number(coords.get("accuracy"), "accuracy", errors)),
+                     client_uuid=_client_uuid(item.get("uuid")), alarm=alarm)

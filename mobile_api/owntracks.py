@@ -4,8 +4,9 @@ The app POSTs the same JSON it would publish over MQTT (booklet: "JSON" and "HTT
 ``{"_type": "location", "lat", "lon", "tst" (epoch s), "acc" (m), "alt" (m), "batt" (%),
 "vel" (km/h), "cog" (degrees), "tid", "t", ...}``. Numbers may arrive as strings. Every other
 ``_type`` (transition, waypoint(s), lwt, card, status, encrypted …) is accepted and ignored.
-The app treats any HTTP answer as delivered, and a 200 answer is a JSON array of messages for
-the device (``[]``).
+The Android app re-queues a message that gets any non-2xx answer and sends nothing else until it
+goes through; the iOS app drops it on a 4xx and retries on a 5xx. So every message the service
+does not store is still answered ``200 []`` (a JSON array of messages for the device).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class OwnTracksBatch:
 
     fixes: list[tuple[int, OwnTracksFix]] = field(default_factory=list)
     ignored: int = 0
+    ignored_types: set[str] = field(default_factory=set)
     errors: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,6 +67,7 @@ def parse(body: Any) -> OwnTracksBatch:
             continue
         if message["_type"] != "location":
             batch.ignored += 1
+            batch.ignored_types.add(message["_type"][:40])
             continue
         try:
             batch.fixes.append((index, to_fix(_location_schema.load(message))))

@@ -311,6 +311,8 @@ class OsmAndLocationSchema(Schema):
     uuid = fields.String(load_default=None, allow_none=True)
     coords = fields.Nested(OsmAndCoordsSchema, required=True)
     battery = fields.Nested(OsmAndBatterySchema, load_default=None, allow_none=True)
+    # read from the raw location (an SOS is raised even when the location fails validation)
+    alarm = fields.Raw(load_default=None, metadata={"type": "string", "description": "sos raises an SOS (Traccar Client 9)"})
     extras = fields.Dict(load_default=None, allow_none=True, metadata={"description": '{"alarm": "sos"} raises an SOS'})
 
 
@@ -321,8 +323,10 @@ class OsmAndJsonSchema(Schema):
         unknown = EXCLUDE
 
     device_id = fields.String(required=True)
-    location = fields.Nested(OsmAndLocationSchema, required=True)
-    alarm = fields.String(load_default=None, allow_none=True)
+    location = fields.Nested(OsmAndLocationSchema, metadata={
+        "description": "one location, or an array of them; may be left out when the body carries an SOS alarm"})
+    alarm = fields.String(load_default=None, allow_none=True, metadata={"description": "sos raises an SOS"})
+    extras = fields.Dict(load_default=None, allow_none=True, metadata={"description": '{"alarm": "sos"} raises an SOS'})
 
 
 def load_or_errors(schema: Schema, data: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import current_app, g, request
 from flask.views import MethodView
@@ -11,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from backend.auth.devices import DeviceCredential
+from backend.auth.devices import DeviceCredential, may_track
 from backend.extensions import db
 from backend.tracking.models import Device
 from backend.tracking.service import CardNotTrackable, PingInput
@@ -48,6 +50,7 @@ from mobile_api.schemas import (
 blp = Blueprint("mobile", __name__, url_prefix="/api/v1/mobile",
                 description="Companion app: enrollment, pings, SOS, push token; OwnTracks and Traccar Client")
 
+log = logging.getLogger(__name__)
 _ping_schema = PingSchema()
 _SOS_ATTEMPTS = 3
 
@@ -315,36 +318,76 @@ def _protocol_pings(fixes: list[tuple[int, Any]], protocol: str, errors: dict[st
     return pings
 
 
+def _owntracks_not_stored(reason: str, detail: Any = None) -> list:
+    """The OwnTracks answer to a message the service does not store: ``200 []``, logged for the operators.
+
+    The app re-queues any message that gets another status and stalls its queue behind it.
+    """
+    log.warning("OwnTracks message from device %s not stored: %s%s", current_device().id, reason,
+                f" {detail}" if detail else "")
+    return []
+
+
+def _store_owntracks(pings: list[PingInput]) -> list:
+    """Store OwnTracks locations; 401 for a credential no longer honoured, 503 while the database is away."""
+    device_id = current_device().id
+    db.session.close()  # give the connection back while the writer stores the group
+    try:
+        service.record(device_id=device_id, pings=pings, source="owntracks")
+    except DeviceRefused:
+        unauthorized(realm="owntracks", scheme="Basic")
+    except CardNotTrackable as exc:  # the card ended since the request was admitted
+        return _owntracks_not_stored(f"{len(pings)} location(s): {exc}")
+    except WriterBusy as exc:  # not stored yet: the app keeps the message and sends it again
+        abort(503, message=str(exc), headers={"Retry-After": "30"})
+    return []
+
+
 @blp.route("/owntracks")
 class OwnTracks(MethodView):
     """The OwnTracks app in HTTP mode (Basic auth: device_id / device_token)."""
 
     @blp.doc(security=[{"ownTracksBasic": []}], requestBody={
-        "required": True, "description": "an OwnTracks message (or an array of them); only _type location is stored",
+        "required": False, "description": "an OwnTracks message (or an array of them); only _type location is stored",
         "content": {"application/json": {"schema": OwnTracksLocationSchema}}})
-    @blp.response(200, description="a JSON array of messages for the app (`[]`)")
+    @blp.response(200, description="a JSON array of messages for the app (`[]`), also for every message not "
+                                   "stored: a location too old, before the card was issued or of an ended card, "
+                                   "another _type, an empty or malformed body (each is logged)")
     @blp.alt_response(401, description="Wrong device id or token")
-    @blp.alt_response(403, description="The card is closed, revoked or expired: nothing stored")
-    @blp.alt_response(422, description="A location message with bad fields")
+    @blp.alt_response(503, description="The database could not store the locations in time: the app sends them again")
     def post(self):
-        """Store OwnTracks ``location`` messages as pings (vel km/h, tst epoch s); ignore other types."""
+        """Store OwnTracks ``location`` messages as pings (vel km/h, tst epoch s); answer everything else ``[]``.
+
+        Only wrong credentials get a non-2xx answer (and a database that is away, so nothing is lost).
+        """
         auth = request.authorization
         found = None
         if auth is not None and auth.type == "basic" and auth.username and auth.password:
             found = authenticate(auth.password, device_id=auth.username)
-        admit(found, allow_ended_card=False, realm="owntracks", scheme="Basic")
+        admit(found, allow_ended_card=True, realm="owntracks", scheme="Basic")
+        body = request.get_json(force=True, silent=True)
+        if body is None:
+            return _owntracks_not_stored("the body is empty or not JSON", f"({request.content_length or 0} bytes)")
         try:
-            batch = owntracks.parse(_json_body())
+            batch = owntracks.parse(body)
         except owntracks.OwnTracksError as exc:
-            abort(422, message="not an OwnTracks message", errors={"json": exc.errors})
+            return _owntracks_not_stored("not an OwnTracks message", exc.errors)
+        if batch.ignored:
+            log.info("OwnTracks message(s) from device %s ignored: _type %s", current_device().id,
+                     ", ".join(sorted(batch.ignored_types)))
+        device, card = current_device(), current_card()
+        if not may_track(device, card):
+            if batch.fixes or batch.errors:
+                return _owntracks_not_stored(f"the card is {card.effective_status()}",
+                                             f"({len(batch.fixes) + len(batch.errors)} location(s))")
+            return []
         errors = dict(batch.errors)
         pings = _protocol_pings(batch.fixes, "owntracks", errors)
-        if errors and not pings:
-            abort(422, message="no usable location in the message", errors={"json": errors})
+        if errors:
+            _owntracks_not_stored(f"{len(errors)} location(s)", errors)
         if pings:
-            _store(pings, "owntracks")
-        else:
-            service.touch(current_device())
+            return _store_owntracks(pings)
+        service.touch(device)
         db.session.commit()
         return []
 
@@ -352,12 +395,17 @@ class OwnTracks(MethodView):
 # --- Traccar Client / OsmAnd ---------------------------------------------------------------
 
 def _osmand_message() -> osmand.OsmAndMessage:
+    """The report as Traccar reads it: a JSON body, else fields from the URL, the form or the raw body."""
+    query_alarm = osmand.alarm_value(*request.args.getlist("alarm"))
     if request.is_json:
-        return osmand.parse_json(_json_body())
+        return osmand.parse_json(_json_body(), alarm=query_alarm)
     params = MultiDict(request.form)
     params.update(request.args)
-    if not params and request.get_data(cache=True).lstrip().startswith(b"{"):
-        return osmand.parse_json(_json_body())
+    raw = b"" if request.form else request.get_data(cache=True)
+    if not (params.get("id") or params.get("deviceid")) and raw.lstrip().startswith(b"{"):
+        return osmand.parse_json(_json_body(), alarm=query_alarm)  # JSON sent without its content type
+    if not params and raw:  # fields in a body of another content type (text/plain …), as Traccar reads them
+        params = MultiDict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     return osmand.parse_fields(params)
 
 

@@ -248,3 +248,135 @@ def test_alarm_sos_from_an_ended_card_and_without_a_fix(client, mobile, app):
     with app.app_context():
         [sos] = db.session.scalars(select(Incident).where(Incident.card_id == phone.card_id)).all()
     assert sos.kind == "sos" and (sos.lat, sos.lon) == PHUKET_TOWN
+
+
+# --- the SOS in every place a Traccar decoder reads it ---------------------------------------
+# Traccar Client 9 (flutter_background_geolocation) sends its SOS button's ``extras: {alarm: sos}``
+# merged into the location (``location.alarm``) or, with the ``"extras": {}`` of its location
+# template, as ``location.extras.alarm`` (lib/preferences.dart, lib/quick_actions.dart); Traccar
+# reads ``location.alarm`` first, then ``location.extras.alarm`` (OsmAndProtocolDecoder.decodeJson),
+# and Traccar 6.7 read ``extras.alarm`` at the body's top level.
+
+def sos_incidents(app, card_id: str) -> list[Incident]:  # noqa: ANN001
+    with app.app_context():
+        rows = list(db.session.scalars(select(Incident).where(Incident.card_id == card_id, Incident.kind == "sos")))
+        db.session.expunge_all()
+        return rows
+
+
+def with_alarm(body: dict, where: str, alarm: str = "sos") -> dict:
+    """A Traccar Client JSON body with the alarm put ``where``."""
+    body = json.loads(json.dumps(body))
+    location = body["location"]
+    if where == "location.alarm":
+        location["alarm"] = alarm
+    elif where == "location.extras.alarm":
+        location["extras"] = {**location.get("extras", {}), "alarm": alarm}
+    elif where == "alarm":
+        body["alarm"] = alarm
+    elif where == "extras.alarm":
+        body["extras"] = {"alarm": alarm}
+    return body
+
+
+@pytest.mark.parametrize("where", ["location.alarm", "location.extras.alarm", "alarm", "extras.alarm"])
+@pytest.mark.parametrize("index", range(len(TRACCAR_JSON)))
+def test_alarm_sos_in_traccar_client_json_raises_one_sos(client, mobile, app, where, index):
+    phone = mobile.enroll()
+    body = with_alarm(json_for_phone(TRACCAR_JSON[index], phone.osmand_id, PATONG_RIP), where)
+    for _ in range(2):  # the app sends again until it hears 200
+        response = client.post(OSMAND, json=body)
+        assert response.status_code == 200 and response.get_json()["sos"] is True
+    [sos] = sos_incidents(app, phone.card_id)
+    assert (sos.lat, sos.lon, sos.severity, sos.status) == (*PATONG_RIP, "critical", "new")
+    assert [(p.lat, p.lon) for p in stored_pings(app, phone.card_id)] == [PATONG_RIP]  # stored once, by the SOS
+
+
+@pytest.mark.parametrize("alarm", ["SOS", " sos "])
+def test_alarm_sos_in_any_case(client, mobile, app, alarm):
+    phone = mobile.enroll()
+    body = with_alarm(json_for_phone(TRACCAR_JSON[0], phone.osmand_id), "location.alarm", alarm)
+    assert client.post(OSMAND, json=body).get_json()["sos"] is True
+    assert client.get(OSMAND, query_string={**for_phone(TRACCAR_QUERIES[4], phone.osmand_id), "alarm": alarm}
+                      ).status_code == 200
+    assert len(sos_incidents(app, phone.card_id)) == 1
+
+
+def test_another_alarm_is_not_an_sos(client, mobile, app):
+    phone = mobile.enroll()
+    body = with_alarm(json_for_phone(TRACCAR_JSON[0], phone.osmand_id), "location.alarm", "lowBattery")
+    assert client.post(OSMAND, json=body).get_json()["sos"] is False
+    assert sos_incidents(app, phone.card_id) == [] and len(stored_pings(app, phone.card_id)) == 1
+
+
+@pytest.mark.parametrize("send", ["form", "text body", "query of a json post", "query of a form post"])
+def test_alarm_sos_in_the_form_body_and_query_raises_an_sos(client, mobile, app, send):
+    phone = mobile.enroll()
+    fields = {**for_phone(TRACCAR_QUERIES[3], phone.osmand_id, PATONG_RIP), "alarm": "sos"}
+    if send == "form":
+        response = client.post(OSMAND, data=fields)
+    elif send == "text body":  # Traccar reads fields from a body of any content type
+        response = client.post(OSMAND, data=urlencode(fields), content_type="text/plain")
+    elif send == "query of a json post":
+        response = client.post(f"{OSMAND}?alarm=sos", json=json_for_phone(TRACCAR_JSON[2], phone.osmand_id, PATONG_RIP))
+    else:
+        response = client.post(f"{OSMAND}?alarm=sos", data={k: v for k, v in fields.items() if k != "alarm"})
+    assert response.status_code == 200 and response.get_json()["sos"] is True
+    [sos] = sos_incidents(app, phone.card_id)
+    assert (sos.lat, sos.lon) == PATONG_RIP
+
+
+def test_alarm_sos_without_coords_uses_the_last_known_position(client, mobile, app):
+    phone = mobile.enroll()
+    assert client.post(OSMAND, json=json_for_phone(TRACCAR_JSON[0], phone.osmand_id, age_s=600)).status_code == 200
+    body = json_for_phone(TRACCAR_JSON[0], phone.osmand_id)
+    del body["location"]["coords"]  # Traccar's decoder takes the last location then
+    body["location"]["alarm"] = "sos"
+    assert client.post(OSMAND, json=body).get_json()["sos"] is True
+    no_location = {"device_id": phone.osmand_id, "alarm": "sos"}
+    assert client.post(OSMAND, json=no_location).get_json()["sos"] is True
+    [sos] = sos_incidents(app, phone.card_id)
+    assert (sos.lat, sos.lon) == PHUKET_TOWN
+
+
+@pytest.mark.parametrize("bad", [{"lat": "north"}, {"timestamp": "soon"}, {"speed": "fast"}, {"lat": "200"}])
+def test_alarm_sos_survives_a_bad_field_in_the_query(client, mobile, app, bad):
+    phone = mobile.enroll()
+    client.get(OSMAND, query_string=for_phone(TRACCAR_QUERIES[4], phone.osmand_id, age_s=600))
+    fields = {**for_phone(TRACCAR_QUERIES[3], phone.osmand_id, PATONG_RIP), **bad, "alarm": "sos"}
+    response = client.get(OSMAND, query_string=fields)
+    assert response.status_code == 200 and response.get_json()["sos"] is True
+    assert response.get_json()["rejected"]  # the bad field is still named
+    assert len(sos_incidents(app, phone.card_id)) == 1
+
+
+@pytest.mark.parametrize("bad", [{"timestamp": "soon"}, {"coords": {"latitude": "north", "longitude": 98.3}},
+                                 {"coords": "none"}, {"battery": "full"}])
+def test_alarm_sos_survives_a_bad_location_in_json(client, mobile, app, bad):
+    phone = mobile.enroll()
+    client.get(OSMAND, query_string=for_phone(TRACCAR_QUERIES[4], phone.osmand_id, age_s=600))
+    body = with_alarm(json_for_phone(TRACCAR_JSON[0], phone.osmand_id, PATONG_RIP), "location.alarm")
+    body["location"].update(bad)
+    response = client.post(OSMAND, json=body)
+    assert response.status_code == 200 and response.get_json()["sos"] is True
+    assert len(sos_incidents(app, phone.card_id)) == 1
+
+
+def test_alarm_sos_at_the_top_of_a_batch_goes_with_the_newest_location(client, mobile, app):
+    phone = mobile.enroll()
+    older = json_for_phone(TRACCAR_JSON[2], phone.osmand_id, PHUKET_TOWN, age_s=900)["location"]
+    newer = json_for_phone(TRACCAR_JSON[0], phone.osmand_id, PATONG_RIP, age_s=60)["location"]
+    body = {"device_id": phone.osmand_id, "location": [newer, older], "alarm": "sos"}
+    assert client.post(OSMAND, json=body).get_json()["sos"] is True
+    [sos] = sos_incidents(app, phone.card_id)
+    assert (sos.lat, sos.lon) == PATONG_RIP
+    assert len(stored_pings(app, phone.card_id)) == 2
+
+
+def test_alarm_sos_in_json_from_an_ended_card(client, mobile, app):
+    phone = mobile.enroll()
+    mobile.set_card(phone.card_id, status="revoked")
+    body = with_alarm(json_for_phone(TRACCAR_JSON[1], phone.osmand_id, PATONG_RIP), "location.extras.alarm")
+    assert client.post(OSMAND, json=body).status_code == 200
+    assert len(sos_incidents(app, phone.card_id)) == 1
+    assert stored_pings(app, phone.card_id) == []  # tracking stopped with the card
