@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
+from backend import runtime
 from backend.audit import service as audit
 from backend.auth import throttle
 from backend.auth.models import Role, User
@@ -42,6 +43,14 @@ class AccessGrant:
 def hash_password(password: str) -> str:
     """Hash a password with Argon2id."""
     return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches the Argon2 hash; False for a wrong password or a broken hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def create_user(*, username: str, password: str, role: Role, hotel_id: int | None = None,
@@ -117,11 +126,8 @@ def login(*, username: str, password: str, client_addr: str | None) -> AccessGra
     if wait:
         raise LoginThrottled(wait)
     user = db.session.scalar(select(User).where(User.username == username))
-    ok = False
-    try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
+    # off the event loop: while argon2 runs, the other sign-ins commit their counts (row locks)
+    ok = runtime.off_loop(password_matches, user.password_hash if user else _DUMMY_HASH, password)
     if not ok or user is None or not user.is_active:
         throttle.failed(policy, attempt)
         return None
