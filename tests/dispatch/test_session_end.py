@@ -107,3 +107,30 @@ def test_a_socket_whose_token_expires_is_closed(app, auth, start_server, console
     _disconnected_within(console, 3 + BOUND_S)
     assert time.monotonic() >= expires - 0.5
     assert requests.get(f"{server.url}/api/v1/auth/me", headers=bearer(token), timeout=10).status_code == 401
+
+
+@pytest.mark.browser
+def test_the_console_of_a_deactivated_dispatcher_goes_back_to_the_sign_in_form(auth, start_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.dispatch.test_console_browser import CHROMIUM_ARGS
+
+    console_server, other = start_server("console"), start_server("other")
+    dispatcher = auth.user("dispatcher", username="malee", password="191-phuket-safe")
+    admin = bearer(auth.token("admin"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{console_server.url}/console")
+        page.fill("#username", "malee")
+        page.fill("#password", "191-phuket-safe")
+        page.click("#signin-form button[type=submit]")
+        expect(page.locator("#conn")).to_contain_text("Live", timeout=15_000)
+
+        response = requests.post(f"{other.url}/api/v1/users/{dispatcher.id}/deactivate", headers=admin, timeout=10)
+        assert response.status_code == 200
+        expect(page.locator("#signin")).to_be_visible(timeout=BOUND_S * 1000)
+        expect(page.locator("#signin-error")).not_to_be_empty()
+        assert page.evaluate("window.ptsConsole.state.token") is None
+        assert page.evaluate("sessionStorage.getItem('pts.console.token')") is None
+        browser.close()
