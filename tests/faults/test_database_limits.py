@@ -143,3 +143,24 @@ def test_healthz_answers_within_2_s_whatever_the_database_does(proxied_app, db_p
     while client.get("/healthz").status_code != 200:
         assert time.monotonic() < deadline, "the service did not recover by itself"
         time.sleep(0.2)
+
+
+def test_a_request_that_swallowed_its_lost_connection_still_answers_503_not_500(proxied_app, db_proxy):
+    """Like an SOS whose optional position store fails: the error is caught, the commit then cannot happen."""
+    from backend.extensions import db
+
+    def view() -> str:
+        db.session.execute(text("SELECT 1"))
+        db_proxy.cut()
+        try:
+            with db.session.begin_nested():
+                db.session.execute(text("SELECT 2"))
+        except Exception:  # noqa: BLE001, S110 - what the view does with an optional part
+            pass
+        db.session.commit()
+        return "stored"
+
+    proxied_app.add_url_rule("/_test/swallowed", "swallowed", view)
+    response = proxied_app.test_client().get("/_test/swallowed")
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "5"

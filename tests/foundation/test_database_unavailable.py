@@ -7,6 +7,7 @@ The TCP faults (cut, blackhole) are in ``tests/faults``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -100,6 +101,23 @@ def test_a_database_error_that_is_a_bug_is_not_masked_as_503(app, client):
     response = client.get("/_test/bug")
     assert response.status_code == 500
     assert response.get_json()["code"] == 500
+
+
+def test_a_swallowed_bug_that_leaves_the_session_unusable_is_still_a_500(app, client):
+    from backend.extensions import db
+    from backend.jobs import JobLock
+
+    def view() -> str:
+        db.session.add_all([JobLock(name="twice"), JobLock(name="twice")])
+        with contextlib.suppress(sa_exc.IntegrityError):  # a bug: the transaction is gone, the commit fails
+            db.session.flush()
+        db.session.commit()
+        return "stored"
+
+    app.add_url_rule("/_test/swallowed-bug", "swallowed_bug", view)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/_test/swallowed-bug")
+    assert response.status_code == 500
 
 
 @pytest.mark.parametrize(("error", "unavailable"), [
