@@ -16,11 +16,11 @@ PostgreSQL, every wait has a limit (``app.config``, set from the environment, se
   so it holds on plain threads and under gevent alike.
 - ``DB_PING_TIMEOUT_S`` (1): the pool's liveness check of an idle connection before it is handed
   out; one dead connection marks the whole pool stale, so the next checkouts reconnect at once.
-- ``DB_POOL_TIMEOUT_S`` (2): the longest wait for a free connection of the pool.
+- ``DB_POOL_TIMEOUT_S`` (1.5): the longest wait for a free connection of the pool.
 - ``DB_TCP_USER_TIMEOUT_MS`` (4000) and TCP keepalives: the kernel drops a connection whose data
   stays unacknowledged (a real network blackhole), idle ones included.
 
-The worst a request can wait before the 503 is pool + ping + connect (5 s with the defaults; in
+The worst a request can wait before the 503 is pool + ping + connect (4.5 s with the defaults; in
 practice a ping failure marks the pool stale, so it is ping + connect, 3 s). ``DB_UNAVAILABLE_AFTER_S``
 (4.5) is what code waiting on the database from elsewhere (the ping writer) should wait at most.
 

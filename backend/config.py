@@ -61,7 +61,7 @@ class Config:
     DB_STATEMENT_TIMEOUT_MS = _int("DB_STATEMENT_TIMEOUT_MS", 3000)  # server-side statement_timeout; 0: none
     DB_ANSWER_TIMEOUT_S = _float("DB_ANSWER_TIMEOUT_S", None)  # client gives up on an answer; default statement + 0.5 s
     DB_PING_TIMEOUT_S = _float("DB_PING_TIMEOUT_S", 1.0)  # liveness check of an idle pooled connection
-    DB_POOL_TIMEOUT_S = _float("DB_POOL_TIMEOUT_S", 2.0)  # longest wait for a free pooled connection
+    DB_POOL_TIMEOUT_S = _float("DB_POOL_TIMEOUT_S", 1.5)  # longest wait for a free pooled connection
     DB_TCP_USER_TIMEOUT_MS = _int("DB_TCP_USER_TIMEOUT_MS", 4000)  # kernel drops a connection with unacked data
     DB_BUSY_TIMEOUT_MS = _int("DB_BUSY_TIMEOUT_MS", 4000)  # SpatiaLite: wait for another writer's lock
     DB_RETRY_AFTER_S = _int("DB_RETRY_AFTER_S", 5)  # Retry-After of the 503 a lost database becomes
