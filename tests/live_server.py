@@ -38,11 +38,13 @@ class LiveServer:
         self.name = name
         self.log_path = workdir / f"{name}-{self.port}.log"
         env = {k: v for k, v in os.environ.items()
-               if k not in ("SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL", "PUBLIC_BASE_URL")}
+               if k not in ("SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL", "PUBLIC_BASE_URL", "ARGON2_CHEAP_FOR_TESTS")}
         env.update({
             "DATABASE_URL": database_url, "SECRET_KEY": secret_key, "HOST": "127.0.0.1", "PORT": str(self.port),
             "RUN_PERIODIC_JOBS": "0", "INSTANCE_PATH": str(workdir / f"instance-{name}"),
             "CARD_KEYS_DIR": card_keys_dir, "THREADS": "16", "LOG_LEVEL": "WARNING",
+            # argon2 at its minimum, like the tests' own app (backend/passwords.py); "0" for the real cost
+            "ARGON2_CHEAP_FOR_TESTS": "1",
             **(extra_env or {}),
         })
         self._env = env

@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
-from backend import runtime
+from backend import passwords, runtime
 from backend.audit import service as audit
 from backend.auth import throttle
 from backend.auth.models import Role, User
@@ -20,6 +20,7 @@ from backend.models_base import utcnow
 _hasher = PasswordHasher()
 # A hash to verify against when the username is unknown, so timing does not reveal it.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+_DUMMY_HASH_FOR_TESTS = passwords.CHEAP_FOR_TESTS.hash("not-a-real-password")
 
 
 class LoginThrottled(Exception):
@@ -42,7 +43,7 @@ class AccessGrant:
 
 def hash_password(password: str) -> str:
     """Hash a password with Argon2id."""
-    return _hasher.hash(password)
+    return passwords.hasher(_hasher).hash(password)
 
 
 def password_matches(password_hash: str, password: str) -> bool:
@@ -127,12 +128,14 @@ def login(*, username: str, password: str, client_addr: str | None) -> AccessGra
         raise LoginThrottled(wait)
     user = db.session.scalar(select(User).where(User.username == username))
     # off the event loop: while argon2 runs, the other sign-ins commit their counts (row locks)
-    ok = runtime.off_loop(password_matches, user.password_hash if user else _DUMMY_HASH, password)
+    hasher = passwords.hasher(_hasher)
+    dummy = _DUMMY_HASH if hasher is _hasher else _DUMMY_HASH_FOR_TESTS
+    ok = runtime.off_loop(password_matches, user.password_hash if user else dummy, password)
     if not ok or user is None or not user.is_active:
         throttle.failed(policy, attempt)
         return None
     throttle.succeeded(attempt)
-    if _hasher.check_needs_rehash(user.password_hash):
+    if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     ttl = cfg["ACCESS_TOKEN_TTL_S"]

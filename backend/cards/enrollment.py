@@ -7,6 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from backend import passwords
 from backend.runtime import off_loop
 
 # Crockford's base32 without I, L, O, U: easy to read aloud and type.
@@ -23,7 +24,7 @@ def normalize(code: str) -> str:
 def new_code() -> tuple[str, str]:
     """A fresh code shown once to the tourist (``XXXX-XXXX``) and the hash to store."""
     raw = "".join(secrets.choice(ALPHABET) for _ in range(8))
-    return f"{raw[:4]}-{raw[4:]}", off_loop(_hasher.hash, raw)  # CPU-heavy: off the event loop
+    return f"{raw[:4]}-{raw[4:]}", off_loop(passwords.hasher(_hasher).hash, raw)  # CPU-heavy: off the event loop
 
 
 def check(code_hash: str | None, code: str) -> bool:
@@ -31,6 +32,6 @@ def check(code_hash: str | None, code: str) -> bool:
     if not code_hash or not code:
         return False
     try:
-        return off_loop(_hasher.verify, code_hash, normalize(code))
+        return off_loop(_hasher.verify, code_hash, normalize(code))  # the hash names its own parameters
     except (VerificationError, InvalidHashError):
         return False
