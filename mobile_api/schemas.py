@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
+from backend.cards.card_id import CardId
+
 PLATFORMS = ("android", "ios", "other")
 SOS_CATEGORIES = ("medical", "crime", "marine", "lost", "other")
 MAX_PINGS_PER_BATCH = 500
@@ -38,7 +40,7 @@ class EnrollSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    card_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    card_id = CardId(required=True)
     enrollment_code = fields.String(required=True, validate=validate.Length(min=1, max=64), load_only=True)
     platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
     push_token = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=4096))

@@ -2,11 +2,13 @@
 
 from marshmallow import Schema, fields, validate
 
+from backend.cards.card_id import CardId
+
 
 class AuditQuerySchema(Schema):
     """Filters for the audit log."""
 
-    card_id = fields.String(validate=validate.Length(max=32))
+    card_id = CardId()
     action = fields.String(validate=validate.Length(max=60))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 

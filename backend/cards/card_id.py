@@ -5,12 +5,22 @@ character computed with the Luhn mod N algorithm over the same alphabet, so the 
 is itself a normal, typeable symbol. It catches every single mistyped character and every swap
 of two neighbouring characters (but one pair). Stored without separators (``7KQ4M2ZH9``),
 printed in groups of three (``7KQ-4M2-ZH9``); typed input is forgiving: lower case, spaces and
-dashes, and O / I / L read as 0 / 1 / 1.
+dashes (any Unicode space or dash, full-width characters from an Asian keyboard), and O / I / L
+read as 0 / 1 / 1.
+
+Every card id that comes in goes through :func:`canonical` in one of two places: the
+:class:`CardId` field of every request schema, and :func:`canonical_path_card_id` for every
+``<card_id>`` in a URL (registered for the whole app, so a new route cannot forget it).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
+from typing import Any
+
+from marshmallow import fields, validate
 
 from backend.cards.enrollment import ALPHABET, normalize
 
@@ -43,9 +53,31 @@ def new_card_id() -> str:
     return data + check_character(data)
 
 
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc]+")  # spaces, hyphens, dashes, minus, ー
+
+
 def canonical(text: str) -> str:
-    """The stored form of a typed card id (upper case, no separators, O→0, I/L→1)."""
-    return normalize(text)
+    """The stored form of a typed card id (upper case, no separators, O→0, I/L→1): ``akt vm4-hzj`` → ``AKTVM4HZJ``."""
+    return normalize(_SEPARATORS.sub("", unicodedata.normalize("NFKC", text)))
+
+
+class CardId(fields.String):
+    """A card id as printed or typed (any case, with or without hyphens and spaces); loads its stored form."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Length(min=1, max=32))
+        metadata = {"description": "the card id as printed or typed: case, hyphens and spaces do not matter",
+                    "example": "AKT-VM4-HZJ", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return canonical(super()._deserialize(value, attr, data, **kwargs))
+
+
+def canonical_path_card_id(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """URL value preprocessor: a ``<card_id>`` in any path is read as :func:`canonical` reads it."""
+    if values and isinstance(values.get("card_id"), str):
+        values["card_id"] = canonical(values["card_id"])
 
 
 def display(card_id: str) -> str:

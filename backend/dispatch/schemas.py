@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from backend.cards.card_id import CardId
+
 
 class TouristBriefSchema(Schema):
     """What a dispatcher needs to know of the card holder."""
@@ -114,7 +116,7 @@ class IncidentQuerySchema(Schema):
                                                     "or cancelled; or one status"})
     kind = fields.String(validate=validate.OneOf(INCIDENT_KINDS))
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
-    card_id = fields.String(validate=validate.Length(min=1, max=32))
+    card_id = CardId()
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
 
@@ -183,7 +185,7 @@ class IncidentDetailSchema(IncidentSchema):
 class IncidentCreateSchema(Schema):
     """An incident opened by a dispatcher, e.g. from a 191 phone call about a card holder."""
 
-    card_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    card_id = CardId(required=True)
     kind = fields.String(load_default="sos", validate=validate.OneOf(INCIDENT_KINDS))
     severity = fields.String(validate=validate.OneOf(SEVERITIES),
                              metadata={"description": "default: critical for sos, high otherwise"})

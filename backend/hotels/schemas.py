@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from backend.cards.card_id import CardId
 from backend.hotels.service import GUEST_STATUSES, REFUSAL_MESSAGES
 
 # A generous box around Phuket province (island, Koh Racha, the bays): hotels of the programme.
@@ -102,9 +103,9 @@ class CardScanSchema(Schema):
 
     card_token = fields.String(required=True, validate=validate.Length(min=1, max=4096),
                                metadata={"description": "the content of the card's QR code"})
-    card_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
-                            metadata={"description": "the card id printed on the card; when given it must "
-                                                     "match the scanned card"})
+    card_id = CardId(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                     metadata={"description": "the card id printed on the card (as printed or typed); when given "
+                                              "it must match the scanned card"})
 
 
 class CheckinInputSchema(CardScanSchema):
