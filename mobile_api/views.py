@@ -463,7 +463,7 @@ class OsmAnd(MethodView):
     @blp.arguments(OsmAndQuerySchema, location="query")
     @blp.response(200, description="Stored")
     @blp.alt_response(404, description="Unknown id")
-    @blp.alt_response(422, description="No usable position")
+    @blp.alt_response(422, description="No usable position (never for an SOS alarm)")
     def get(self, _query: dict[str, Any]):
         """Position report as query fields (speed in knots); ``alarm=sos`` raises an SOS."""
         return self._handle()
@@ -474,7 +474,11 @@ class OsmAnd(MethodView):
         "application/x-www-form-urlencoded": {"schema": OsmAndQuerySchema}}})
     @blp.response(200, description="Stored")
     @blp.alt_response(404, description="Unknown id")
-    @blp.alt_response(422, description="No usable position")
+    @blp.alt_response(422, description="No usable position (never for an SOS alarm)")
     def post(self, _query: dict[str, Any]):
-        """Position report as query/form fields (speed in knots) or Traccar Client 9+ JSON (m/s)."""
+        """Position report as query/form fields (speed in knots) or Traccar Client 9+ JSON (m/s).
+
+        ``alarm=sos`` raises an SOS wherever it is sent: the query, the form, the JSON body's top level,
+        ``location.alarm`` or ``location.extras.alarm``; a bad or missing position never drops it.
+        """
         return self._handle()
