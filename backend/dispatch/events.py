@@ -95,7 +95,8 @@ class PositionFeed:
                     db.session.remove()
 
     def sweep_sessions(self) -> list[str]:
-        """Disconnect every console whose token expired or was revoked, or whose account is deactivated.
+        """Disconnect every console whose token expired or was revoked, or whose account is deactivated
+        (or no longer a dispatcher's).
 
         One query for all of this process's consoles, against the users table: every process
         enforces it by itself, with or without a message queue. Returns the sids disconnected.
@@ -107,13 +108,19 @@ class PositionFeed:
             return []
         ids = {c.user_id for c in consoles.values()}
         users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-        ended = [sid for sid, c in consoles.items()
-                 if (c.expires_at is not None and c.expires_at <= now) or not admits(users.get(c.user_id), c.claims)]
+        ended = [sid for sid, c in consoles.items() if not self._may_stay(c, users.get(c.user_id), now)]
         for sid in ended:
             with self.lock:
                 self.consoles.pop(sid, None)
             socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
         return ended
+
+    @staticmethod
+    def _may_stay(console: Console, user: User | None, now: datetime) -> bool:
+        """Unexpired token, not revoked, account active and still a dispatcher (or admin)."""
+        if console.expires_at is not None and console.expires_at <= now:
+            return False
+        return user is not None and admits(user, console.claims) and has_role(user, (Role.DISPATCHER,))
 
     def tick(self) -> None:
         """One pass: end sessions that lost their right, gather position changes, send each console its batch."""

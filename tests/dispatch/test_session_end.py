@@ -96,6 +96,17 @@ def test_the_cli_deactivation_closes_the_accounts_sockets_on_every_server(app, r
     consoles(server_a.url, _login(server_a, "duty-admin")).connect().hello.get(timeout=5)
 
 
+def test_an_account_that_is_no_longer_a_dispatchers_loses_its_socket(runner, auth, start_server, consoles):
+    server = start_server()
+    auth.user("dispatcher", username="moved-on")
+    console = consoles(server.url, _login(server, "moved-on")).connect()
+    console.hello.get(timeout=5)
+    result = runner.invoke(args=["users", "create", "moved-on", "--role", "immigration", "--password",
+                                 "checkpoint duty 2026"])
+    assert result.exit_code == 0, result.output
+    _disconnected_within(console, BOUND_S)
+
+
 def test_a_socket_whose_token_expires_is_closed(app, auth, start_server, consoles):
     server = start_server()
     dispatcher = auth.user("dispatcher")
