@@ -104,17 +104,18 @@ def record_pings(*, card: Card, device_id: str | None, pings: list[PingInput], s
     return record_groups([CardPings(card, device_id, pings, source)])[0]
 
 
-def record_groups(groups: list[CardPings]) -> list[RecordResult]:
+def record_groups(groups: list[CardPings], *, cards_locked: bool = False) -> list[RecordResult]:
     """Store the pings of several cards together (a group commit): one result per card, in order.
 
     The same work as :func:`record_pings` for each card, but with a fixed number of statements
     for the whole group — one lock query, one duplicate lookup, one insert, one geofence query —
     instead of that many per card. Every card must be trackable and appear once; the caller commits.
+    ``cards_locked``: the caller already locked the card rows, in card id order (the ping writer).
     """
     cards = [g.card.id for g in groups]
     if len(set(cards)) != len(cards):
         raise ValueError("a group holds each card once")
-    latest_by_card = _lock_latest_many(cards)
+    latest_by_card = _lock_latest_many(cards, cards_locked=cards_locked)
     now = utcnow()
     candidates: list[list[PingInput]] = []
     for group in groups:
@@ -163,7 +164,7 @@ def record_groups(groups: list[CardPings]) -> list[RecordResult]:
     return results
 
 
-def _lock_latest_many(card_ids: list[str]) -> dict[str, LatestPosition]:
+def _lock_latest_many(card_ids: list[str], *, cards_locked: bool = False) -> dict[str, LatestPosition]:
     """The cards' latest positions, locked on PostgreSQL so concurrent writers of a card queue.
 
     The card rows are locked first, like the SOS path and the overdue job do, so that every
@@ -172,7 +173,7 @@ def _lock_latest_many(card_ids: list[str]) -> dict[str, LatestPosition]:
     """
     postgres = db.engine.dialect.name == "postgresql"
     ordered = sorted(card_ids)
-    if postgres:
+    if postgres and not cards_locked:
         db.session.execute(select(Card.id).where(Card.id.in_(ordered)).order_by(Card.id).with_for_update())
     query = select(LatestPosition).where(LatestPosition.card_id.in_(ordered)).order_by(LatestPosition.card_id)
     if postgres:

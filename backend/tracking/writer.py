@@ -208,10 +208,7 @@ class PingWriter:
         return left
 
     def _commit(self, batch: list[_Request]) -> list[_Request]:
-        rows = db.session.execute(select(Device, Card).join(Card, Card.id == Device.card_id)
-                                  .where(Device.id.in_({r.device_id for r in batch}))
-                                  .options(lazyload(Card.tourist))).all()  # the holder only if an incident needs it
-        found = {device.id: (device, card) for device, card in rows}
+        found, open_before = _load_and_lock(batch)
         members: list[tuple[_Request, Device, CardPings, tuple[tuple[int, str], ...]]] = []
         left: list[_Request] = []
         cards: set[str] = set()
@@ -234,18 +231,38 @@ class PingWriter:
                 members.append((request, device, CardPings(card, device.id, kept, request.source), refused))
         if not members:
             return left
-        results = record_groups([pings for _, _, pings, _ in members])
+        results = record_groups([pings for _, _, pings, _ in members], cards_locked=True)
         for _, device, _, _ in members:
             touch_device(device)  # after the card locks: the same lock order as an SOS
-        open_incidents = cards_with_open_incidents([pings.card.id for _, _, pings, _ in members])
         outcomes = [Recorded(accepted=result.accepted, duplicates=result.duplicates,
                              at_sea=bool(result.latest is not None and result.latest.at_sea),
-                             open_incident=pings.card.id in open_incidents, refused=refused)
+                             open_incident=pings.card.id in open_before or any(i.is_open for i in result.incidents),
+                             refused=refused)
                     for (_, _, pings, refused), result in zip(members, results, strict=True)]
         db.session.commit()  # nothing is answered before this
         for (request, _, _, _), outcome in zip(members, outcomes, strict=True):
             request.finish(outcome)
         return left
+
+
+def _load_and_lock(batch: list[_Request]) -> tuple[dict[str, tuple[Device, Card]], set[str]]:
+    """The group's devices and cards in one round trip: cards locked in id order (PostgreSQL), and
+    which of them have an incident the 191 center is working on."""
+    open_incident = (select(Incident.id).where(Incident.card_id == Card.id,
+                                               Incident.status.in_([s.value for s in OPEN_STATUSES]))
+                     .exists().label("open_incident"))
+    query = (select(Device, Card, open_incident).join(Card, Card.id == Device.card_id)
+             .where(Device.id.in_({r.device_id for r in batch})).order_by(Card.id)
+             .options(lazyload(Card.tourist)))  # the holder only if an incident needs it
+    if db.engine.dialect.name == "postgresql":  # the same lock order as an SOS and the overdue job
+        query = query.with_for_update(of=Card)
+    found: dict[str, tuple[Device, Card]] = {}
+    open_before: set[str] = set()
+    for device, card, is_open in db.session.execute(query):
+        found[device.id] = (device, card)
+        if is_open:
+            open_before.add(card.id)
+    return found, open_before
 
 
 def _screen(card: Card, request: _Request) -> tuple[list[PingInput], tuple[tuple[int, str], ...]]:

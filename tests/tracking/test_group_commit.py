@@ -186,11 +186,11 @@ def test_a_failing_group_fails_only_its_requests_and_the_writer_carries_on(seede
     real = writer_module.record_groups
     calls = {"n": 0}
 
-    def fails_once(groups):  # noqa: ANN001
+    def fails_once(groups, **options):  # noqa: ANN001, ANN003
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("disk full")
-        return real(groups)
+        return real(groups, **options)
 
     monkeypatch.setattr(writer_module, "record_groups", fails_once)
     (device, _), (other, _) = _devices(seeded, factories, 2)
