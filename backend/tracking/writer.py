@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
 from backend.auth.devices import DeviceCredential, accepts, may_track
+from backend.availability import DatabaseUnavailable, discard_session, is_unavailable
 from backend.cards.models import Card
 from backend.dispatch.models import OPEN_STATUSES, Incident
 from backend.extensions import db
@@ -82,6 +83,7 @@ class _Request:
     done: threading.Event = field(default_factory=threading.Event)
     result: Recorded | None = None
     error: BaseException | None = None
+    abandoned: bool = False  # its waiter gave up (answered 503): not stored any more, the app sends it again
 
     def finish(self, result: Recorded | None = None, error: BaseException | None = None) -> None:
         self.result, self.error = result, error
@@ -135,6 +137,7 @@ class PingWriter:
         self._queue.put(request)
         self._ensure_writers()
         if not request.done.wait(self._wait_s):
+            request.abandoned = True
             raise WriterBusy("the pings could not be stored in time; send them again")
         if request.error is not None:
             raise request.error
@@ -179,6 +182,9 @@ class PingWriter:
                     break
                 batch.append(request)
                 count += len(request.pings)
+            batch = [request for request in batch if not request.abandoned]
+            if not batch:
+                continue
             try:
                 waiting = self._store(batch)
             except Exception as exc:  # noqa: BLE001 - never leave a request waiting, never die
@@ -193,7 +199,10 @@ class PingWriter:
             try:
                 return self._commit(batch)
             except Exception as exc:  # noqa: BLE001 - isolate the requests from each other
-                db.session.rollback()
+                discard_session()
+                if is_unavailable(exc):  # the database is away: one by one would only wait longer, in series
+                    self._fail_all(batch, DatabaseUnavailable(f"the pings could not be stored: {exc}"))
+                    return []
                 if len(batch) == 1:
                     log.exception("storing pings of device %s failed", batch[0].device_id)
                     batch[0].finish(error=exc)
@@ -206,6 +215,18 @@ class PingWriter:
             if not request.done.is_set():
                 left.extend(self._store([request]))
         return left
+
+    def _fail_all(self, batch: list[_Request], error: DatabaseUnavailable) -> None:
+        """Answer the group and every request queued behind it with a 503 (the app retries them)."""
+        log.warning("the database is unavailable: %d ping requests answered 503 (%s)", len(batch), error)
+        for request in batch:
+            if not request.done.is_set():
+                request.finish(error=error)
+        while True:
+            try:
+                self._queue.get_nowait().finish(error=error)
+            except queue.Empty:
+                return
 
     def _commit(self, batch: list[_Request]) -> list[_Request]:
         found, open_before = _load_and_lock(batch)
