@@ -281,6 +281,19 @@ def unhurried(connection: Connection) -> Iterator[Connection]:
         connection.invalidate()
 
 
+def long_transaction() -> None:
+    """Lift the statement and answer limits for the rest of the session's transaction (PostgreSQL).
+
+    For periodic jobs that may legitimately take long (the retention purge); the pool puts the
+    limits back on the connection when it is checked in and out again.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    _set_answer_timeout(connection.connection.dbapi_connection, None)
+
+
 def init_app(app: Flask) -> None:
     """Register the 503 handler and, for PostgreSQL, the connection limits (after ``db.init_app``)."""
     for error_class in error_classes():

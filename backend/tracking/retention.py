@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select, case, column, delete, exists, func, or_, select, table
 
+from backend.availability import long_transaction
 from backend.cards.models import Card, CardStatus
 from backend.extensions import db
 from backend.models_base import utcnow
@@ -72,7 +73,11 @@ def _drop_due_partitions(now: datetime) -> tuple[int, list[str]]:
 
 
 def purge(now: datetime | None = None) -> PurgeResult:
-    """Delete the pings (not attached to an incident) and latest positions that are due; the caller commits."""
+    """Delete the pings (not attached to an incident) and latest positions that are due; the caller commits.
+
+    A month of a busy season's pings may take longer than a request's statement limit: no limit here.
+    """
+    long_transaction()
     now = now or utcnow()
     removed, dropped = _drop_due_partitions(now) if partitions.is_partitioned() else (0, [])
     due = due_cards(now)
