@@ -43,7 +43,7 @@ class AccessGrant:
 
 def hash_password(password: str) -> str:
     """Hash a password with Argon2id."""
-    return passwords.hasher(_hasher).hash(password)
+    return runtime.off_loop(passwords.hasher(_hasher).hash, password)  # CPU-heavy: never on the event loop
 
 
 def password_matches(password_hash: str, password: str) -> bool:

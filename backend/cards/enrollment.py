@@ -31,7 +31,12 @@ def check(code_hash: str | None, code: str) -> bool:
     """True when ``code`` matches the stored hash."""
     if not code_hash or not code:
         return False
+    return off_loop(_matches, code_hash, normalize(code))  # CPU-heavy: off the event loop
+
+
+def _matches(code_hash: str, code: str) -> bool:
+    """Whether ``code`` matches (a wrong code is False, not an exception crossing threads)."""
     try:
-        return off_loop(_hasher.verify, code_hash, normalize(code))  # the hash names its own parameters
+        return _hasher.verify(code_hash, code)  # the hash names its own parameters
     except (VerificationError, InvalidHashError):
         return False
