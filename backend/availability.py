@@ -194,6 +194,17 @@ def is_unavailable(error: BaseException) -> bool:
     return _unavailable_dbapi_error(error)
 
 
+def is_lost(error: BaseException) -> bool:
+    """True when the database itself is away (connection refused, closed, silent, shutting down),
+    not merely slow for one statement (a statement or lock timeout, SQLite busy)."""
+    if not is_unavailable(error):
+        return False
+    cause = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    if psycopg is not None and isinstance(cause, psycopg.Error) and cause.sqlstate == "57014":
+        return False  # the server cancelled one statement: it is there
+    return getattr(cause, "sqlite_errorcode", None) is None  # SQLite busy is a lock wait
+
+
 def discard_session() -> None:
     """Give up the request's session; a connection that cannot roll back is dropped, not waited on."""
     try:

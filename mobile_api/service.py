@@ -182,7 +182,7 @@ def touch(device: Device) -> None:
 
 
 def record(*, device_id: str, pings: list[PingInput], source: str, credential: DeviceCredential | None = None,
-           screen_times: bool = False) -> Recorded:
+           screen_times: bool = False, deadline: float | None = None) -> Recorded:
     """Store pings with the process's group commit (geofence rules run there); returns once committed.
 
     See :meth:`backend.tracking.writer.PingWriter.write` for ``credential`` and ``screen_times``.
@@ -191,7 +191,7 @@ def record(*, device_id: str, pings: list[PingInput], source: str, credential: D
     not take them in time.
     """
     return ping_writer().write(device_id=device_id, pings=pings, source=source, credential=credential,
-                               screen_times=screen_times)
+                               screen_times=screen_times, deadline=deadline)
 
 
 def has_open_incident(card_id: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -122,6 +123,20 @@ def _no_valid_ping(rejected: list[dict[str, Any]]) -> None:
           errors={"json": {"pings": {str(r["index"]): r["errors"] for r in rejected}}})
 
 
+@blp.before_request
+def _note_arrival() -> None:
+    g.arrived_at = time.monotonic()  # a 503 for a missing database is due within 5 s of this
+
+
+def _deadline() -> float:
+    """When the request must have its answer from the writer (what it spent before counts)."""
+    return g.get("arrived_at", time.monotonic()) + float(current_app.config.get("DB_UNAVAILABLE_AFTER_S", 4.5))
+
+
+def _retry_after() -> dict[str, str]:
+    return {"Retry-After": str(current_app.config.get("DB_RETRY_AFTER_S", 5))}
+
+
 def _store(pings: list[PingInput], source: str, *, credential: DeviceCredential | None = None,
            screen_times: bool = False) -> Recorded:
     """Record pings (group commit); 401 for a refused credential, 403 (nothing stored) for an ended card.
@@ -135,14 +150,14 @@ def _store(pings: list[PingInput], source: str, *, credential: DeviceCredential 
         device_id = credential.device_id
     try:
         return service.record(device_id=device_id, pings=pings, source=source, credential=credential,
-                              screen_times=screen_times)
+                              screen_times=screen_times, deadline=_deadline())
     except DeviceRefused:
         unauthorized()
         raise
     except CardNotTrackable as exc:
         abort(403, message=str(exc))
     except WriterBusy as exc:
-        abort(503, message=str(exc), headers={"Retry-After": str(current_app.config.get("DB_RETRY_AFTER_S", 5))})
+        abort(503, message=str(exc), headers=_retry_after())
 
 
 @blp.route("/pings")
@@ -333,13 +348,13 @@ def _store_owntracks(pings: list[PingInput]) -> list:
     device_id = current_device().id
     db.session.close()  # give the connection back while the writer stores the group
     try:
-        service.record(device_id=device_id, pings=pings, source="owntracks")
+        service.record(device_id=device_id, pings=pings, source="owntracks", deadline=_deadline())
     except DeviceRefused:
         unauthorized(realm="owntracks", scheme="Basic")
     except CardNotTrackable as exc:  # the card ended since the request was admitted
         return _owntracks_not_stored(f"{len(pings)} location(s): {exc}")
     except WriterBusy as exc:  # not stored yet: the app keeps the message and sends it again
-        abort(503, message=str(exc), headers={"Retry-After": "30"})
+        abort(503, message=str(exc), headers=_retry_after())
     return []
 
 

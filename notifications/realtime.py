@@ -112,6 +112,7 @@ class IncidentRelay:
             self.last_seq = last_seq
             self._wake = socketio.server.eio.create_event()
         socketio.start_background_task(self._poll_loop, app)
+        socketio.start_background_task(self._sync_loop)
         if app.config.get("SOCKETIO_MESSAGE_QUEUE"):
             socketio.start_background_task(self._listen_loop, app.config["SOCKETIO_MESSAGE_QUEUE"],
                                            incidents_channel(app))
@@ -192,9 +193,18 @@ class IncidentRelay:
                     failing = True
                 finally:
                     db.session.remove()
-            if time.monotonic() - self._last_sync >= SYNC_INTERVAL_S:
-                self.sync()
             socketio.sleep(MIN_POLL_GAP_S)
+
+    def _sync_loop(self) -> None:
+        """``sync`` every SYNC_INTERVAL_S on its own: no database wait (an outage) can delay it."""
+        while True:
+            socketio.sleep(max(0.0, SYNC_INTERVAL_S - (time.monotonic() - self._last_sync)))
+            try:
+                if time.monotonic() - self._last_sync >= SYNC_INTERVAL_S:
+                    self.sync()
+            except Exception:  # noqa: BLE001 - the loop must never end
+                log.exception("sending sync failed")
+                self._last_sync = time.monotonic()
 
     def _listen_loop(self, url: str, channel: str) -> None:
         down_since: float | None = None

@@ -67,6 +67,8 @@ def create_user(*, username: str, password: str, role: Role, hotel_id: int | Non
     if user is None:
         user = User(username=username)
         db.session.add(user)
+    else:  # a reset password (or role) ends every token issued before, as a deactivation does
+        user.token_version = (user.token_version or 0) + 1
     user.password_hash = hash_password(password)
     user.role = role.value
     user.hotel_id = hotel_id

@@ -106,14 +106,23 @@ class PositionFeed:
             consoles = dict(self.consoles)
         if not consoles:
             return []
-        ids = {c.user_id for c in consoles.values()}
+        # expired tokens first, without the database: they end even while it is away
+        expired = [sid for sid, c in consoles.items() if c.expires_at is not None and c.expires_at <= now]
+        self._end(expired)
+        rest = {sid: c for sid, c in consoles.items() if sid not in set(expired)}
+        if not rest:
+            return expired
+        ids = {c.user_id for c in rest.values()}
         users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-        ended = [sid for sid, c in consoles.items() if not self._may_stay(c, users.get(c.user_id), now)]
-        for sid in ended:
+        ended = [sid for sid, c in rest.items() if not self._may_stay(c, users.get(c.user_id), now)]
+        self._end(ended)
+        return expired + ended
+
+    def _end(self, sids: list[str]) -> None:
+        for sid in sids:
             with self.lock:
                 self.consoles.pop(sid, None)
             socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
-        return ended
 
     @staticmethod
     def _may_stay(console: Console, user: User | None, now: datetime) -> bool:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -37,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
 from backend.auth.devices import DeviceCredential, accepts, may_track
-from backend.availability import DatabaseUnavailable, discard_session, is_unavailable
+from backend.availability import DatabaseUnavailable, discard_session, is_lost, is_unavailable
 from backend.cards.models import Card
 from backend.dispatch.models import OPEN_STATUSES, Incident
 from backend.extensions import db
@@ -123,7 +124,8 @@ class PingWriter:
         self._writers = max(1, int(app.config.get("PING_WRITERS") or default))
 
     def write(self, *, device_id: str, pings: list[PingInput], source: str,
-              credential: DeviceCredential | None = None, screen_times: bool = False) -> Recorded:
+              credential: DeviceCredential | None = None, screen_times: bool = False,
+              deadline: float | None = None) -> Recorded:
         """Store ``pings`` of the device's card with the next group; returns once committed.
 
         With ``credential``, the device row must still honour it (else :class:`DeviceRefused`);
@@ -131,12 +133,14 @@ class PingWriter:
         ``refused`` and not stored (when none is left, nothing at all is written).
         Raises :class:`CardNotTrackable` when the card stopped being tracked (nothing stored) and
         :class:`WriterBusy` when the group could not be stored within ``DB_UNAVAILABLE_AFTER_S``
-        (the database is away or overloaded: the app is told to retry).
+        (the database is away or overloaded: the app is told to retry) — or by ``deadline``
+        (``time.monotonic()``) when the request already spent some of that time elsewhere.
         """
         request = _Request(device_id, pings, source, credential, screen_times)
         self._queue.put(request)
         self._ensure_writers()
-        if not request.done.wait(self._wait_s):
+        wait_s = self._wait_s if deadline is None else max(0.0, min(self._wait_s, deadline - time.monotonic()))
+        if not request.done.wait(wait_s):
             request.abandoned = True
             raise WriterBusy("the pings could not be stored in time; send them again")
         if request.error is not None:
@@ -200,8 +204,12 @@ class PingWriter:
                 return self._commit(batch)
             except Exception as exc:  # noqa: BLE001 - isolate the requests from each other
                 discard_session()
-                if is_unavailable(exc):  # the database is away: one by one would only wait longer, in series
-                    self._fail_all(batch, DatabaseUnavailable(f"the pings could not be stored: {exc}"))
+                if is_lost(exc):  # the database is away: one by one would only wait longer, in series
+                    self._fail_all(batch, f"the pings could not be stored: {exc}")
+                    return []
+                if is_unavailable(exc):  # a lock or statement timeout: this group only, answered 503
+                    for request in batch:
+                        request.finish(error=DatabaseUnavailable(f"the pings could not be stored in time: {exc}"))
                     return []
                 if len(batch) == 1:
                     log.exception("storing pings of device %s failed", batch[0].device_id)
@@ -216,15 +224,15 @@ class PingWriter:
                 left.extend(self._store([request]))
         return left
 
-    def _fail_all(self, batch: list[_Request], error: DatabaseUnavailable) -> None:
+    def _fail_all(self, batch: list[_Request], why: str) -> None:
         """Answer the group and every request queued behind it with a 503 (the app retries them)."""
-        log.warning("the database is unavailable: %d ping requests answered 503 (%s)", len(batch), error)
+        log.warning("the database is unavailable: %d ping requests answered 503 (%s)", len(batch), why)
         for request in batch:
             if not request.done.is_set():
-                request.finish(error=error)
+                request.finish(error=DatabaseUnavailable(why))
         while True:
             try:
-                self._queue.get_nowait().finish(error=error)
+                self._queue.get_nowait().finish(error=DatabaseUnavailable(why))
             except queue.Empty:
                 return
 
@@ -267,16 +275,18 @@ class PingWriter:
 
 
 def _load_and_lock(batch: list[_Request]) -> tuple[dict[str, tuple[Device, Card]], set[str]]:
-    """The group's devices and cards in one round trip: cards locked in id order (PostgreSQL), and
-    which of them have an incident the 191 center is working on."""
+    """The group's devices and cards, their cards locked in id order (PostgreSQL) before they are
+    read — so a revocation or an SOS committed while the lock was awaited is seen — and which of
+    them have an incident the 191 center is working on."""
+    device_ids = {r.device_id for r in batch}
+    if db.engine.dialect.name == "postgresql":  # the same lock order as an SOS and the overdue job
+        db.session.execute(select(Card.id).join(Device, Device.card_id == Card.id)
+                           .where(Device.id.in_(device_ids)).order_by(Card.id).with_for_update(of=Card))
     open_incident = (select(Incident.id).where(Incident.card_id == Card.id,
                                                Incident.status.in_([s.value for s in OPEN_STATUSES]))
                      .exists().label("open_incident"))
     query = (select(Device, Card, open_incident).join(Card, Card.id == Device.card_id)
-             .where(Device.id.in_({r.device_id for r in batch})).order_by(Card.id)
-             .options(lazyload(Card.tourist)))  # the holder only if an incident needs it
-    if db.engine.dialect.name == "postgresql":  # the same lock order as an SOS and the overdue job
-        query = query.with_for_update(of=Card)
+             .where(Device.id.in_(device_ids)).options(lazyload(Card.tourist)))  # the holder only if needed
     found: dict[str, tuple[Device, Card]] = {}
     open_before: set[str] = set()
     for device, card, is_open in db.session.execute(query):
