@@ -71,10 +71,18 @@ def fresh_sqlite(template: Path, target: Path) -> str:
 
 
 def truncate_all(engine) -> None:  # noqa: ANN001
-    """Empty every application table of a PostgreSQL database (keeps PostGIS's own tables)."""
+    """Empty every application table of a PostgreSQL database (keeps PostGIS's own tables).
+
+    Only the tables a test wrote to are truncated (one query finds them; ``TRUNCATE`` of all 24
+    costs most of a second, a test writes to a few), and every sequence that was used starts again.
+    """
     with engine.begin() as conn:
         names = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')"))]
-        if names:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        written = [r[0] for r in conn.execute(text(" UNION ALL ".join(
+            f"SELECT '{n}' WHERE EXISTS (SELECT FROM \"{n}\")" for n in names)))] if names else []
+        if written:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in written) + " RESTART IDENTITY CASCADE"))
+        conn.execute(text("SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false) "
+                          "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"))
