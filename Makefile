@@ -14,12 +14,18 @@ DEB_NODE := $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 DEB_RUN := libsqlite3-mod-spatialite python3-venv $(DEB_NODE)
 DEB_TEST := $(DEB_RUN) postgresql-15-postgis-3 chromium fonts-noto-core fonts-noto-cjk nginx-light
 
-.PHONY: run test deps deps-dev debs debs-test db demo serve lint bench simulate clean
+# test workers (pytest-xdist): two per CPU core, since the suite mostly waits on servers and browsers
+JOBS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
+
+.PHONY: run test test-quick deps deps-dev debs debs-test db demo serve lint bench simulate clean
 
 run: debs deps db demo serve ## install everything, prepare the embedded database, serve
 
-test: debs-test deps-dev ## the whole suite, on SpatiaLite and PostGIS
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+test: debs-test deps-dev ## the whole suite, on SpatiaLite and PostGIS, browsers and servers included, in parallel
+	$(VENV)/bin/pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
+
+test-quick: deps-dev ## the edit loop: SpatiaLite only, no browser, no server processes (`make test` is the truth)
+	$(VENV)/bin/pytest -n $(JOBS) --dist worksteal --db spatialite -m "not browser and not slow" $(PYTEST_ARGS)
 
 # --- installation -------------------------------------------------------------------------
 define install_debs

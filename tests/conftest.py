@@ -2,11 +2,17 @@
 
 Every test that uses ``app`` runs twice: on SpatiaLite and on PostgreSQL + PostGIS. PostGIS
 is used whenever it is reachable (or ``TEST_DATABASE_URL`` is set) and is mandatory under
-``CI=true``: there a missing PostGIS is a failure, never a skip.
+``CI=true``: there a missing PostGIS is a failure, never a skip. ``--db spatialite`` (or
+``--db postgis``, or ``TEST_DB=…``) keeps only the tests of one database, for the edit loop.
+
+The suite runs in parallel (``make test``: pytest-xdist), so nothing here is shared between
+workers except the migrated SpatiaLite template, made once per run under a lock: each worker has
+its own PostGIS database, temporary folders and free ports.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -21,17 +27,69 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 _PG_OK, _PG_WHY = testdb.postgres_available()
 
 
+DATABASES = ("spatialite", "postgis")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--db``: run the database tests on one database only."""
+    parser.addoption("--db", choices=(*DATABASES, "both"), default=os.environ.get("TEST_DB") or "both",
+                     help="spatialite or postgis: only the tests on that database (default both; env TEST_DB)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Fail fast under CI when PostGIS is missing."""
-    if os.environ.get("CI", "").lower() == "true" and not _PG_OK:
+    """Fail fast under CI when PostGIS is missing (unless only SpatiaLite was asked for)."""
+    if config.getoption("db") not in (*DATABASES, "both"):
+        raise pytest.UsageError(f"--db (TEST_DB) must be spatialite, postgis or both, not {config.getoption('db')!r}")
+    if os.environ.get("CI", "").lower() == "true" and not _PG_OK and config.getoption("db") != "spatialite":
         raise pytest.UsageError(f"CI=true requires PostgreSQL with PostGIS: {_PG_WHY}")
+    if os.environ.get("TEST_DATABASE_URL") and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("TEST_DATABASE_URL is one database for one process: run with -n 0 (make test JOBS=0)")
+
+
+def database_of(item: pytest.Item) -> str | None:
+    """The database a collected test runs on, or None for a test that uses none."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "database_url" in callspec.params:
+        return callspec.params["database_url"]
+    fixtures = getattr(item, "fixturenames", ())
+    if "postgres_url" in fixtures:  # a module whose database_url is PostGIS only
+        return "postgis"
+    return "spatialite" if "sqlite_template" in fixtures else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that starts ``python wsgi.py`` is ``slow``; ``--db`` leaves out the other database's tests."""
+    for item in items:
+        if "start_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+    wanted = config.getoption("db")
+    if wanted == "both":
+        return
+    dropped = [item for item in items if database_of(item) not in (None, wanted)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if database_of(item) in (None, wanted)]
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run shares (the run's base temp), else this session's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SpatiaLite file migrated to head once per session."""
-    path = tmp_path_factory.mktemp("spatialite") / "template.sqlite"
-    testdb.migrate(f"sqlite:///{path}")
+    """A SpatiaLite file migrated to head once per run, by whichever worker needs it first."""
+    folder = run_folder(tmp_path_factory)
+    path = folder / "spatialite-template.sqlite"
+    with open(folder / "spatialite-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first one's migration
+        if not path.exists():
+            partial = folder / "spatialite-template.partial"
+            partial.unlink(missing_ok=True)
+            testdb.migrate(f"sqlite:///{partial}")
+            partial.rename(path)
     return path
 
 
