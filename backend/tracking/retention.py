@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, case, column, delete, exists, func, or_, select, table
+from sqlalchemy import Select, case, column, delete, exists, func, or_, select, table, text
 
 from backend.availability import long_transaction
 from backend.cards.models import Card, CardStatus
@@ -54,20 +54,32 @@ def due_cards(now: datetime | None = None) -> Select:
     return select(Card.id).where(tracking_ended_at() < cutoff)
 
 
+DROP_LOCK_TIMEOUT = "2s"
+
+
 def _drop_due_partitions(now: datetime) -> tuple[int, list[str]]:
-    """Drop every monthly partition holding only due pings; (pings removed, partition names)."""
+    """Drop every monthly partition holding only due pings; (pings removed, partition names).
+
+    Each partition in a transaction of its own: the scans may take long (no limit, and no lock
+    that stops writers); the detach waits at most ``DROP_LOCK_TIMEOUT`` for its table lock, and
+    the commit right after it lets go of that lock, so ping inserts are held up for moments only.
+    """
     cutoff = now - timedelta(days=int(current_app.config["RETENTION_DAYS"]))
     removed, dropped = 0, []
     for partition in partitions.monthly_partitions():
         if partition.end > cutoff:  # a due card ended before the cutoff, so its pings are older
             continue
+        long_transaction()
         rows = table(partition.name, column("card_id"), column("incident_id"))
         keep = db.session.execute(select(exists().where(
             or_(rows.c.incident_id.is_not(None), rows.c.card_id.not_in(due_cards(now)))))).scalar()
         if keep:
             continue
-        removed += db.session.execute(select(func.count()).select_from(rows)).scalar() or 0
+        count = db.session.execute(select(func.count()).select_from(rows)).scalar() or 0
+        db.session.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))  # never queue before writers long
         partitions.drop_partition(partition)
+        db.session.commit()
+        removed += count
         dropped.append(partition.name)
     return removed, dropped
 
@@ -75,11 +87,12 @@ def _drop_due_partitions(now: datetime) -> tuple[int, list[str]]:
 def purge(now: datetime | None = None) -> PurgeResult:
     """Delete the pings (not attached to an incident) and latest positions that are due; the caller commits.
 
-    A month of a busy season's pings may take longer than a request's statement limit: no limit here.
+    A month of a busy season's pings may take longer than a request's statement limit: no limit
+    here. Whole partitions are dropped first, each committed at once (see _drop_due_partitions).
     """
-    long_transaction()
     now = now or utcnow()
     removed, dropped = _drop_due_partitions(now) if partitions.is_partitioned() else (0, [])
+    long_transaction()
     due = due_cards(now)
     result = db.session.execute(
         delete(Ping).where(Ping.card_id.in_(due), Ping.incident_id.is_(None)).execution_options(
