@@ -111,6 +111,7 @@ class IncidentRelay:
                 return
             self.last_seq = last_seq
             self._wake = socketio.server.eio.create_event()
+            self._last_sync = time.monotonic()  # a console gets last_seq in hello; the first sync follows
         socketio.start_background_task(self._poll_loop, app)
         socketio.start_background_task(self._sync_loop)
         if app.config.get("SOCKETIO_MESSAGE_QUEUE"):
