@@ -60,11 +60,16 @@ def test_the_limit_is_64_levels_outside_strings():
 
 
 def test_the_check_is_cheap_even_for_hostile_bodies():
+    """Linear in the body: a megabyte takes milliseconds (a quadratic scan would take hours).
+
+    The bound is generous on purpose (a capacity property, not a timing race: the suite runs in
+    parallel on a shared machine).
+    """
     hostile = [b'"' + b'\\"' * 400_000, b'"\\' * 300_000 + b"\\", b"[]" * 500_000, b"[" * 500_000 + b"]" * 500_000]
     for body in hostile:
         started = time.perf_counter()
         nested_deeper_than(body, 64)
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < 5.0
 
 
 def test_ordinary_bodies_are_untouched(client, auth):
