@@ -142,7 +142,7 @@ def record_groups(groups: list[CardPings], *, cards_locked: bool = False) -> lis
                            strict=True))
 
     results = []
-    written: list[LatestPosition] = []  # PostgreSQL: stored together at the end
+    written: dict[str, LatestPosition] = {}  # card id -> row; PostgreSQL: stored together at the end
     for index, group in enumerate(groups):
         card_id = group.card.id
         latest = latest_by_card.get(card_id)
@@ -241,7 +241,7 @@ def _previous_state(latest: LatestPosition | None) -> rules.PreviousState | None
 
 
 def _advance_latest(card_id: str, latest: LatestPosition | None, newer: list[PingInput],
-                    evaluation: rules.Evaluation | None, now: datetime, written: list[LatestPosition]) -> LatestPosition | None:
+                    evaluation: rules.Evaluation | None, now: datetime, written: dict[str, LatestPosition]) -> LatestPosition | None:
     """Move the latest position to the newest fix (by device time), as the rules evaluated it."""
     if latest is not None:
         _assign(latest, written, last_contact_at=now)
@@ -257,11 +257,11 @@ def _advance_latest(card_id: str, latest: LatestPosition | None, newer: list[Pin
     return latest
 
 
-def _assign(latest: LatestPosition, written: list[LatestPosition], **values: Any) -> None:
+def _assign(latest: LatestPosition, written: dict[str, LatestPosition], **values: Any) -> None:
     """Set a latest position's columns: through the ORM on SQLite, with one statement per group on PostgreSQL.
 
     On PostgreSQL the row object takes the values as already stored (no flush per row) and joins
-    ``written``, which :func:`_write_latest` stores in one ``UPDATE … FROM unnest(…)``.
+    ``written`` (once per card), which :func:`_write_latest` stores in one ``UPDATE … FROM unnest(…)``.
     """
     if db.engine.dialect.name != "postgresql":
         for name, value in values.items():
@@ -273,8 +273,7 @@ def _assign(latest: LatestPosition, written: list[LatestPosition], **values: Any
         set_committed_value(latest, name, value)
     if "lat" in values:
         db.session.expire(latest, ["geom"])  # PostGIS makes it from lat/lon; read again if anyone asks
-    if not any(row is latest for row in written):
-        written.append(latest)
+    written[latest.card_id] = latest
 
 
 _PG_UPDATE_LATEST = text(
@@ -293,10 +292,10 @@ _LATEST_COLUMNS = ("card_id", "lat", "lon", "recorded_at", "received_at", "last_
                    "battery_pct", "in_service_area", "at_sea", "danger_zone_id")
 
 
-def _write_latest(written: list[LatestPosition]) -> None:
+def _write_latest(written: dict[str, LatestPosition]) -> None:
     """Store the group's latest positions in one statement (PostgreSQL; SQLite's ORM flush did it)."""
     if written:
-        db.session.execute(_PG_UPDATE_LATEST, {name: [getattr(row, name) for row in written]
+        db.session.execute(_PG_UPDATE_LATEST, {name: [getattr(row, name) for row in written.values()]
                                                for name in _LATEST_COLUMNS})
 
 
