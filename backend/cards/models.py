@@ -44,6 +44,9 @@ class Tourist(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    # the passport's Latin-script name as its machine-readable zone spells it (A-Z, "SURNAME, GIVEN"
+    # when typed from the MRZ); None when unknown (a native-script name with no Latin form given)
+    latin_name: Mapped[str | None] = mapped_column(String(200))
     nationality: Mapped[str] = mapped_column(String(3))
     passport_number: Mapped[str] = mapped_column(String(20))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
