@@ -300,6 +300,7 @@
     state.received.push([ev.seq, Date.now()]);
     if (state.received.length > 500) state.received.splice(0, state.received.length - 500);
     if (applyIncident(ev, ev.seq)) {
+      emitHook("incident", [state.incidents[ev.id]]);
       render();
       if (state.selected === ev.id) loadDetail(ev.id);
     }
@@ -416,6 +417,9 @@
       document.querySelector('[data-action="dispatch"]').disabled = !(d.status === "new" || d.status === "acknowledged");
       document.querySelector('[data-action="resolve"]').disabled = !open;
       if (withContext) loadContext(d);
+      var extra = $("detail-extra");
+      extra.textContent = "";
+      emitHook("detail", [d, extra]);
     }).catch(function (e) { $("action-error").textContent = e.message; });
   }
   function loadContext(d) {
@@ -497,6 +501,7 @@
     socket.on("sync", onSync);
     socket.on("hello", function (msg) { if (msg) knowSeq(msg.last_seq); });
     socket.on("positions", onPositions);
+    bindSocketHooks(socket);
     socket.on("disconnect", function (reason) {
       lostAt = Date.now();
       state.resuming = false;  // its acknowledgement will never come; the reconnect resumes instead
@@ -522,11 +527,18 @@
     state.started = true;
     loadZones();
     connect();
+    emitHook("signin", [user]);
     if (window.PTSBroadcasts && typeof window.PTSBroadcasts.mount === "function") {
       try {
         window.PTSBroadcasts.mount({ map: map, getToken: function () { return state.token; }, container: $("broadcasts") });
       } catch (e) { if (window.console) console.error("broadcasts failed to load", e); }
     }
+  }
+  function openBroadcast(draft) {
+    var panel = window.PTSBroadcasts && window.PTSBroadcasts.current && window.PTSBroadcasts.current();
+    if (panel && draft && typeof panel.draft === "function") panel.draft(draft);
+    var box = $("broadcasts");
+    if (box) box.scrollIntoView();
   }
   function signOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -556,6 +568,50 @@
       start({ username: res.d.username, role: res.d.role });
     }).catch(function (e) { $("signin-error").textContent = e.message; });
   });
+
+  // --- the hook for other scripts of this page (boats.js of the marine layer) -------------------
+  // window.pts, documented in docs/console.md:
+  //   pts.map                    the Leaflet map
+  //   pts.api(method, path, body) a fetch with the dispatcher's token → Promise of the JSON (rejects on 4xx/5xx)
+  //   pts.el(tag, attrs, children) builds elements (text only, never markup)
+  //   pts.time(iso)               "14:05 (UTC+7)": every time on the page, in Asia/Bangkok
+  //   pts.kindLabel(kind)         the bilingual label of an incident kind (unknown kinds: their id)
+  //   pts.onDetail(fn)            fn(detail, container) whenever an incident's detail is shown; `container`
+  //                               is an empty element in the detail panel that belongs to the caller
+  //   pts.onIncident(fn)          fn(incident) for every live incident event
+  //   pts.onSocket(event, fn)     a handler for a /dispatch Socket.IO event (e.g. "trip", "marine_warning"),
+  //                               kept across reconnects and sign-ins
+  //   pts.onSignIn(fn)            fn(user) once signed in (at once if already signed in)
+  //   pts.select(id)              open an incident in the detail panel
+  //   pts.openBroadcast(draft)    open the broadcast composer, optionally with {template, severity, area}
+  // The same moments are also DOM CustomEvents on document: "pts:detail" (detail: the incident),
+  // "pts:incident" (detail: the incident) and "pts:signin" (detail: the user).
+  var hooks = { detail: [], incident: [], signin: [], socket: [] };
+  function emitHook(name, args) {
+    hooks[name].forEach(function (fn) {
+      try { fn.apply(null, args); } catch (e) { if (window.console) console.error("pts hook failed", e); }
+    });
+    document.dispatchEvent(new CustomEvent("pts:" + name, { detail: args[0] }));
+  }
+  function bindSocketHooks(socket) {
+    hooks.socket.forEach(function (h) { socket.on(h[0], h[1]); });
+  }
+  window.pts = {
+    map: map,
+    api: function (method, path, body) { return api(method, path, body); },
+    el: elem,
+    time: function (iso) { return time(iso); },
+    kindLabel: function (kind) { return KIND[kind] || kind; },
+    onDetail: function (fn) { hooks.detail.push(fn); },
+    onIncident: function (fn) { hooks.incident.push(fn); },
+    onSocket: function (event, fn) {
+      hooks.socket.push([event, fn]);
+      if (state.socket) state.socket.on(event, fn);
+    },
+    onSignIn: function (fn) { hooks.signin.push(fn); if (state.started && state.user) fn(state.user); },
+    select: function (id) { select(id); },
+    openBroadcast: function (draft) { openBroadcast(draft); },
+  };
 
   window.ptsConsole = { map: map, state: state, alarm: false };
   state.token = sessionStorage.getItem(TOKEN_KEY);
