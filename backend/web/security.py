@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, request
 
 # Pages that use the camera (card scanning) and the phone's position; every other page gets neither.
-CAMERA_AND_LOCATION_PAGES = ("/app", "/hotel", "/checkpoint")
+CAMERA_AND_LOCATION_PAGES = ("/app", "/hotel", "/checkpoint", "/marine")
 # A Host header that is safe to repeat in the policy: a name or an IP literal, with a port.
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 # A tile server's host, possibly with a Leaflet subdomain placeholder: "{s}.tile.example.org".
