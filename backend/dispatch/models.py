@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
 from backend.models_base import UTCDateTime, utcnow
@@ -53,6 +53,7 @@ class Incident(db.Model):
         Index("uq_incidents_open_card_kind", "card_id", "kind", unique=True,
               sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
         Index("ix_incidents_kind_severity", "kind", "severity"),
+        Index("ix_incidents_created_id", "created_at", "id"),  # the list's keyset, newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,7 +67,8 @@ class Incident(db.Model):
     category: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
-    unit: Mapped[str | None] = mapped_column(String(120))
+    unit: Mapped[str | None] = mapped_column(String(120))  # the unit's name (listed or free text)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
     resolution: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -74,6 +76,15 @@ class Incident(db.Model):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # usernames of the staff who moved it along (null for the system or a device)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
+    dispatched_by: Mapped[str | None] = mapped_column(String(80))
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+
+    # loaded in bulk by the list (selectinload), never one by one per row
+    card = relationship("Card", lazy="select", viewonly=True)
+    zone = relationship("Zone", lazy="select", viewonly=True)
+    listed_unit: Mapped[Unit | None] = relationship("Unit", lazy="select", viewonly=True)
 
     @property
     def is_open(self) -> bool:
@@ -119,3 +130,50 @@ class SosSignal(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UnitAgency(StrEnum):
+    """Who a unit belongs to."""
+
+    POLICE = "police"
+    TOURIST_POLICE = "tourist_police"
+    MARINE_POLICE = "marine_police"
+    HOSPITAL = "hospital"
+    RESCUE = "rescue"
+    MARITIME_ENFORCEMENT = "maritime_enforcement"
+
+
+class Unit(db.Model):
+    """A unit the 191 center dispatches: a police station, a hospital's ambulances, a rescue team, a boat."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    agency: Mapped[str] = mapped_column(String(24), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    base_lat: Mapped[float | None]
+    base_lon: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ZoneMute(db.Model):
+    """A dispatcher silenced one zone's danger-zone alerts until ``until`` (never SOS or other kinds).
+
+    Rows are kept after they end (lifted or expired) as the record of who muted what; a mute is
+    in force while ``lifted_at`` is null and ``until`` lies ahead.
+    """
+
+    __tablename__ = "zone_mutes"
+    __table_args__ = (Index("ix_zone_mutes_zone_until", "zone_id", "until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id", ondelete="CASCADE"))
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    by: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(80))
+
+    zone = relationship("Zone", lazy="joined", viewonly=True)
