@@ -823,6 +823,7 @@
         L.tileLayer(CONFIG.tile_url, { maxZoom: 19, attribution: '&copy; OpenStreetMap contributors' }).addTo(map);
       }
       facilityLayer = L.layerGroup().addTo(map);
+      seaLayer = L.layerGroup().addTo(map);
     }
     if (map) setTimeout(() => map.invalidateSize(), 50);
     zonesData = await loadZones();
@@ -839,6 +840,7 @@
     }
     updateMapPosition(true);
     renderMapLists();
+    loadSeaConditions();
     const fix = freshFix(60 * 60000) || await currentFix(8000);
     if (fix) await loadFacilities(fix);
   }
@@ -913,6 +915,65 @@
     }
     renderDangerAlert();
     renderFacilities(store.get(KEY.facilities));
+  }
+
+  // ---- sea conditions (GET /api/v1/marine/conditions, public): beach flags, waves, wind ---------
+  const SEA_KEY = 'pts.sea';
+  const FLAG_COLOURS = { red: '#c8102e', yellow: '#f2b705', green: '#1e8a3c' };
+  let seaLayer = null;
+
+  async function loadSeaConditions() {
+    renderSea(store.get(SEA_KEY));
+    try {
+      const res = await fetch(`${API}/marine/conditions`, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+      if (!res.ok) return;
+      const data = await res.json();
+      const value = { stations: Array.isArray(data.stations) ? data.stations : [], at: new Date().toISOString() };
+      store.set(SEA_KEY, value);
+      renderSea(value);
+    } catch (_) { setOnline(false); }
+  }
+
+  function seaFacts(s) {
+    return [
+      s.wave_height_m !== null && s.wave_height_m !== undefined ? t('sea.wave', { m: Number(s.wave_height_m).toFixed(1) }) : null,
+      s.wind_speed_mps !== null && s.wind_speed_mps !== undefined ? t('sea.wind', { mps: Number(s.wind_speed_mps).toFixed(1) }) : null,
+      s.gust_mps !== null && s.gust_mps !== undefined ? t('sea.gust', { mps: Number(s.gust_mps).toFixed(1) }) : null,
+    ].filter(Boolean).join(' · ');
+  }
+
+  function renderSea(value) {
+    const box = $('sea-conditions');
+    if (!box) return;
+    const stations = ((value && value.stations) || []).slice()
+      .sort((a, b) => Number(Boolean(b.warning)) - Number(Boolean(a.warning)));
+    if (seaLayer) seaLayer.clearLayers();
+    if (!stations.length) {
+      box.replaceChildren(el('p', { class: 'muted', text: value ? t('sea.none') : t('sea.unavailable') }));
+      return;
+    }
+    box.replaceChildren(...stations.map((s) => {
+      const flag = FLAG_COLOURS[s.flag] ? s.flag : null;
+      const facts = seaFacts(s);
+      const lines = [
+        el('h3', { text: s.name || '' }),
+        el('p', { class: 'sea-flag', 'data-flag': flag || 'none' },
+          el('span', { class: `flag-dot flag-${flag || 'none'}`, 'aria-hidden': 'true' }),
+          document.createTextNode(` ${t(`sea.flag.${flag || 'none'}`)}`)),
+        facts ? el('p', { text: facts }) : null,
+        s.observed_at ? el('p', { class: 'muted', text: t('sea.observed', { time: fmtTime(s.observed_at) }) }) : null,
+        s.warning ? el('p', {}, el('b', { text: t('sea.warning') })) : null,
+      ];
+      if (seaLayer && Number.isFinite(s.lat) && Number.isFinite(s.lon)) {
+        L.circleMarker([s.lat, s.lon], {
+          radius: s.warning ? 11 : 8, color: s.warning ? '#c8102e' : '#ffffff', weight: s.warning ? 4 : 2,
+          fillColor: flag ? FLAG_COLOURS[flag] : '#6b7785', fillOpacity: 0.95,
+        }).bindPopup(() => el('div', {}, el('b', { text: s.name || '' }), el('p', { text: t(`sea.flag.${flag || 'none'}`) }),
+          facts ? el('p', { text: facts }) : null, s.warning ? el('p', {}, el('b', { text: t('sea.warning') })) : null))
+          .addTo(seaLayer);
+      }
+      return el('div', { class: `item sea${s.warning ? ' danger sea-warning' : ''}`, 'data-station-id': String(s.id) }, ...lines);
+    }));
   }
 
   const FACILITY_KINDS = ['hospital', 'police', 'tourist_police'];
