@@ -15,13 +15,14 @@ from tests.notifications.conftest import outbox_rows
 PATONG = [[98.270, 7.880], [98.310, 7.880], [98.310, 7.910], [98.270, 7.910], [98.270, 7.880]]
 
 
-def test_every_topic_is_translated_into_english_thai_russian_and_chinese():
-    for topic, texts in messages.CATALOG.items():
-        assert {"en", "th", "ru", "zh"} <= set(texts), topic
-        for lang, (title, body) in texts.items():
-            assert title.strip() and body.strip(), (topic, lang)
-            # the same placeholders in every language
-            assert sorted(_placeholders(title + body)) == sorted(_placeholders("".join(texts["en"]))), (topic, lang)
+def test_every_topic_renders_in_all_twelve_languages():
+    for topic in messages.TOPICS:
+        english = messages.render(topic, "en")
+        for lang in messages.SUPPORTED_LANGUAGES:
+            rendered = messages.render(topic, lang)
+            assert rendered.language == lang and rendered.title.strip() and rendered.body.strip(), (topic, lang)
+            if lang != "en":
+                assert (rendered.title, rendered.body) != (english.title, english.body), (topic, lang)
 
 
 def _placeholders(text: str) -> list[str]:
@@ -31,8 +32,8 @@ def _placeholders(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("tags", "expected"), [
-    (("zh-Hans-CN", "en"), "zh"), (("ru_RU",), "ru"), ((None, "th"), "th"), (("de", "fr"), "en"),
-    ((None, None), "en"), (("", "RU"), "ru"),
+    (("zh-Hans-CN", "en"), "zh"), (("ru_RU",), "ru"), ((None, "th"), "th"), (("de", "fr"), "de"),
+    ((None, None), "en"), (("", "RU"), "ru"), (("it", "pt"), "en"),
 ])
 def test_language_is_the_devices_then_the_card_holders_then_english(tags, expected):
     assert messages.choose_language(*tags) == expected
@@ -82,7 +83,7 @@ def test_entering_a_danger_zone_says_what_the_danger_is_and_what_to_do(app, tour
 
 
 def test_leaving_the_area_and_unknown_language_falls_back_to_english(app, tourists):
-    tourist = tourists.add(language="de")
+    tourist = tourists.add(language="it")
     raise_incident(app, tourist["card_id"], "left_area")
     [row] = outbox_rows(app, card_id=tourist["card_id"])
     assert row.language == "en" and row.title == "You have left the Phuket service area"
