@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from backend.cards import card_id as card_ids
+from backend.cards import latin_names
 from backend.cards.models import Card, CardKind, Checkpoint
 from backend.cards.nationalities import is_nationality
 from backend.cards.service import REASONS, clean_name, name_problem, stay_problem
@@ -17,6 +18,10 @@ CHECKPOINTS = [c.value for c in Checkpoint]
 KINDS = [k.value for k in CardKind]
 # BCP 47 language tag, loosely: language[-script][-region][-variants]
 BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8}|-[0-9][A-Za-z0-9]{3})*$")
+LATIN_NAME_DOC = ("The passport's Latin-script name as in its machine-readable zone (A-Z; `SURNAME, GIVEN` when "
+                  "typed from the MRZ), null when unknown")
+STAY_UNTIL_DOC = ("The date printed on the card (\"valid until\"): the last day of the stay, a Thai date. Show it "
+                  "as a date, never converted through a time zone; `expires_at` is the end of that day, Thai time")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
 
 
@@ -25,6 +30,12 @@ class CardIssueSchema(Schema):
 
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=200),
                               metadata={"description": "As in the passport, any script", "example": "Anna Schmidt"})
+    latin_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={
+        "description": "The passport's Latin-script name as in its machine-readable zone, e.g. "
+                       "`IVANOV<<IVAN` (stored and shown as `IVANOV, IVAN`) or `Ivan Ivanov`; optional: "
+                       "when absent and `full_name` is in Latin script it is derived from it (upper case, "
+                       "ICAO 9303 transliteration: `Müller` → `MUELLER`)",
+        "example": "IVANOV<<IVAN"})
     nationality = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-3", "example": "DEU"})
     passport_number = fields.String(required=True, load_only=True, validate=validate.Length(min=3, max=24),
                                     metadata={"example": "C01X00T47"})
@@ -46,7 +57,7 @@ class CardIssueSchema(Schema):
         data = dict(data)
         if isinstance(data.get("nationality"), str):
             data["nationality"] = data["nationality"].strip().upper()
-        for key in ("date_of_birth", "phone", "email", "emergency_contact"):
+        for key in ("date_of_birth", "phone", "email", "emergency_contact", "latin_name"):
             if isinstance(data.get(key), str) and not data[key].strip():
                 data[key] = None
         if data.get("language") in ("", None):
@@ -57,6 +68,14 @@ class CardIssueSchema(Schema):
     def _full_name(self, value: str, **_: Any) -> None:
         if problem := name_problem(clean_name(value)):
             raise ValidationError(problem)
+
+    @validates("latin_name")
+    def _latin_name(self, value: str | None, **_: Any) -> None:
+        if value is not None:
+            try:
+                latin_names.normalize(value)
+            except latin_names.LatinNameError as exc:
+                raise ValidationError(str(exc)) from None
 
     @validates("nationality")
     def _nationality(self, value: str, **_: Any) -> None:
@@ -123,6 +142,7 @@ class HolderSchema(Schema):
     """The card holder's personal data (staff only; every read is audited)."""
 
     full_name = fields.String()
+    latin_name = fields.String(allow_none=True, metadata={"description": LATIN_NAME_DOC})
     nationality = fields.String()
     passport_number = fields.String()
     date_of_birth = fields.Date(allow_none=True)
@@ -142,8 +162,10 @@ class CardSchema(Schema):
     kind = fields.String()
     checkpoint = fields.String()
     full_name = fields.String(attribute="tourist.full_name")
+    latin_name = fields.String(attribute="tourist.latin_name", allow_none=True,
+                               metadata={"description": LATIN_NAME_DOC})
     nationality = fields.String(attribute="tourist.nationality")
-    stay_until = fields.Date()
+    stay_until = fields.Date(metadata={"description": STAY_UNTIL_DOC})
     issued_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime()
     revoked_at = fields.AwareDateTime(allow_none=True)
@@ -162,8 +184,61 @@ class CardSummarySchema(Schema):
     status = fields.Function(lambda card: card.effective_status())
     kind = fields.String()
     full_name = fields.String(attribute="tourist.full_name")
+    latin_name = fields.String(attribute="tourist.latin_name", allow_none=True,
+                               metadata={"description": LATIN_NAME_DOC})
     nationality = fields.String(attribute="tourist.nationality")
+    stay_until = fields.Date(metadata={"description": STAY_UNTIL_DOC})
     expires_at = fields.AwareDateTime()
+
+
+class CardSearchArgsSchema(Schema):
+    """What the checkpoint officer typed to find a card."""
+
+    q = fields.String(required=True, validate=validate.Length(min=2, max=100), metadata={
+        "description": "a passport number, a name in any script or the Latin-script (MRZ) name (every word must "
+                       "match), or a card id as printed or typed",
+        "example": "ivanov"})
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "1-100, default 20"})
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200),
+                           metadata={"description": "`next_cursor` of the previous page"})
+
+    @validates("q")
+    def _q(self, value: str, **_: Any) -> None:
+        if len(value.strip()) < 2:
+            raise ValidationError("type at least 2 characters")
+        if re.search(r"[\x00-\x1f\x7f]", value):
+            raise ValidationError("must not contain control characters")
+
+
+class CardFoundSchema(Schema):
+    """A card found at the checkpoint: enough to recognise the holder and act on the card."""
+
+    card_id = fields.String(attribute="id")
+    card_id_display = fields.Function(lambda card: card_ids.display(card.id))
+    status = fields.Function(lambda card: card.effective_status(),
+                             metadata={"description": "active, revoked, closed or expired"})
+    kind = fields.String()
+    checkpoint = fields.String()
+    full_name = fields.String(attribute="tourist.full_name")
+    latin_name = fields.String(attribute="tourist.latin_name", allow_none=True,
+                               metadata={"description": LATIN_NAME_DOC})
+    nationality = fields.String(attribute="tourist.nationality")
+    passport_number = fields.String(attribute="tourist.passport_number")
+    date_of_birth = fields.Date(attribute="tourist.date_of_birth", allow_none=True)
+    stay_until = fields.Date(metadata={"description": STAY_UNTIL_DOC})
+    issued_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime()
+    revoke_reason = fields.String(allow_none=True)
+    links = fields.Function(card_links, metadata={"description": "qr_png, qr_svg, print"})
+
+
+class CardSearchSchema(Schema):
+    """One page of the cards found, newest first."""
+
+    items = fields.List(fields.Nested(CardFoundSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True,
+                                metadata={"description": "pass as `cursor` for the next page; null on the last"})
 
 
 class VerifyRequestSchema(Schema):

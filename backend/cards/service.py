@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 
 from backend.audit.service import record
 from backend.cards import card_id as card_ids
-from backend.cards import enrollment, keys
+from backend.cards import enrollment, keys, latin_names
 from backend.cards.models import Card, CardKind, CardStatus, Checkpoint, Tourist
 from backend.cards.nationalities import is_nationality
 from backend.extensions import db
@@ -219,9 +219,12 @@ def _supersede_previous(*, nationality: str, passport_number: str, new_card_id: 
 def issue_card(*, full_name: str, nationality: str, passport_number: str, checkpoint: str | Checkpoint,
                stay_until: date, issued_by: int | None, date_of_birth: date | None = None,
                phone: str | None = None, email: str | None = None, language: str = "en",
-               emergency_contact: str | None = None, kind: str | CardKind = "tourist") -> IssuedCard:
+               emergency_contact: str | None = None, kind: str | CardKind = "tourist",
+               latin_name: str | None = None) -> IssuedCard:
     """Issue a card at a checkpoint: holder, signed token, enrollment code, audit; the caller commits.
 
+    ``latin_name`` is the passport's machine-readable-zone name (see :mod:`backend.cards.latin_names`);
+    when it is not given it is derived from a ``full_name`` in Latin script.
     Raises :class:`CardInputError` for input that breaks a rule (nothing is changed then).
     """
     full_name = clean_name(full_name)
@@ -230,12 +233,16 @@ def issue_card(*, full_name: str, nationality: str, passport_number: str, checkp
     checkpoint, kind = str(checkpoint), str(kind)
     errors = _validate(full_name=full_name, nationality=nationality, passport_number=passport_number,
                        checkpoint=checkpoint, kind=kind, stay_until=stay_until)
+    try:
+        latin_name = latin_names.latin_name_for(full_name=full_name, latin_name=latin_name)
+    except latin_names.LatinNameError as exc:
+        errors["latin_name"] = [str(exc)]
     if errors:
         raise CardInputError(errors)
     now = utcnow().replace(microsecond=0)
     new_id = _new_card_id()
     _supersede_previous(nationality=nationality, passport_number=passport_number, new_card_id=new_id)
-    tourist = Tourist(full_name=full_name, nationality=nationality, passport_number=passport_number,
+    tourist = Tourist(full_name=full_name, latin_name=latin_name, nationality=nationality, passport_number=passport_number,
                       date_of_birth=date_of_birth, phone=phone, email=email, language=language or "en",
                       emergency_contact=emergency_contact, created_at=now)
     code, code_hash = enrollment.new_code()

@@ -2,7 +2,9 @@
 
 Who may do what (least privilege):
 
-- issue, revoke, close, renew the enrollment code, print: ``immigration`` (and ``admin``);
+- issue, revoke, close, renew the enrollment code, print, and find a card by passport number,
+  name or card id: ``immigration`` (and ``admin``). Dispatchers find people through the 191
+  center's own incident search; hotel managers through their guest list;
 - read a card with its holder and its QR: ``immigration``, ``dispatcher`` (the 191 center
   identifies a tourist in trouble) and ``admin``. Hotel managers see their own guests through
   the hotels API, never an arbitrary card;
@@ -25,11 +27,13 @@ from backend.audit.service import record
 from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
 from backend.cards import card_id as card_ids
-from backend.cards import enrollment, qr, service
+from backend.cards import enrollment, qr, search, service
 from backend.cards.models import Card
 from backend.cards.schemas import (
     CardIssueSchema,
     CardSchema,
+    CardSearchArgsSchema,
+    CardSearchSchema,
     EnrollmentCodeSchema,
     EnrollmentQrRequestSchema,
     IssuedCardSchema,
@@ -76,7 +80,29 @@ def _no_store(response: Response) -> Response:
 
 @blp.route("")
 class Cards(MethodView):
-    """Issue a card at a checkpoint."""
+    """Issue a card at a checkpoint; find cards."""
+
+    @staff_required(Role.IMMIGRATION)
+    @blp.arguments(CardSearchArgsSchema, location="query")
+    @blp.response(200, CardSearchSchema)
+    def get(self, args: dict[str, Any]):
+        """Find cards by passport number, name (any script, or the Latin-script name) or card id (immigration).
+
+        Newest first, paged by `cursor`. Every search is audited as a read of personal data, with
+        what was typed and the cards shown.
+        """
+        try:
+            cursor = search.Cursor.decode(args["cursor"]) if args.get("cursor") else None
+        except search.BadCursor as exc:
+            abort(422, message="the cursor is not one of this list", errors={"query": {"cursor": [str(exc)]}})
+        page = search.search_cards(q=args["q"], limit=args["limit"], cursor=cursor)
+        typed = args["q"].strip()
+        record("card.search", subject_type="card", detail={"q": typed, "count": len(page.items)})
+        for card in page.items:  # each holder's record shows who saw it, as for GET /cards/{id}
+            record("card.read", subject_type="card", subject_id=card.id, card_id=card.id,
+                   detail={"view": "search", "q": typed})
+        db.session.commit()
+        return {"items": page.items, "next_cursor": page.next_cursor}, 200, {"Cache-Control": "no-store"}
 
     @staff_required(Role.IMMIGRATION)
     @blp.arguments(CardIssueSchema)

@@ -8,8 +8,10 @@ audited.
 
 from __future__ import annotations
 
+import hmac
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -17,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.audit import service as audit
 from backend.auth import service as auth_service
+from backend.auth import throttle
 from backend.auth.models import Role, User
 from backend.cards.card_id import canonical
 from backend.cards.models import Card
@@ -55,6 +58,7 @@ REFUSAL_MESSAGES = {
     "closed": "The card was closed: the holder has left Phuket.",
     "unknown_card": "The card is not known to the system.",
     "card_mismatch": "The card id typed does not match the scanned card.",
+    "passport_mismatch": "The card id and passport number do not belong together.",
 }
 # Reasons given only after the signature was checked: the card data may then be shown.
 _SIGNED_REASONS = {"expired", "revoked", "closed"}
@@ -67,6 +71,14 @@ class CardRefused(Exception):
         self.reason = reason
         self.message = refusal_message(reason)
         super().__init__(self.message)
+
+
+class CheckinThrottled(Exception):
+    """Too many card id and passport number pairs that did not belong together: wait ``retry_after`` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many wrong card id and passport number pairs; try again in {retry_after} s")
 
 
 class UsernameTaken(Exception):
@@ -136,9 +148,19 @@ class Guest:
         return self.card.tourist.full_name
 
     @property
+    def latin_name(self) -> str | None:
+        """The holder's Latin-script (passport MRZ) name, if known."""
+        return self.card.tourist.latin_name
+
+    @property
     def nationality(self) -> str:
         """The holder's nationality (ISO 3166-1 alpha-3)."""
         return self.card.tourist.nationality
+
+    @property
+    def stay_until(self) -> date:
+        """The date printed on the guest's card (last day of the stay, Thai date)."""
+        return self.card.stay_until
 
     @property
     def room(self) -> str | None:
@@ -281,7 +303,7 @@ def verify_for_hotel(*, hotel: Hotel, card_token: str, card_id: str | None = Non
 
 def check_in(*, hotel: Hotel, card_token: str, room: str | None = None, card_id: str | None = None,
              by: User | None = None) -> CheckIn:
-    """Check a card's holder in; the caller commits.
+    """Check a card's holder in by the scanned card token; the caller commits.
 
     Raises :class:`CardRefused` for a card that is not valid (the refusal is audited; the
     caller commits the audit entry). Checking in a card already in house here returns its
@@ -290,10 +312,65 @@ def check_in(*, hotel: Hotel, card_token: str, room: str | None = None, card_id:
     """
     check = check_card(hotel=hotel, card_token=card_token, card_id=card_id)
     if not check.valid or check.card is None:
-        audit.record("stay.checkin_refused", subject_type="hotel", subject_id=hotel.id,
-                     card_id=check.card.id if check.card else None, detail={"reason": check.reason})
-        raise CardRefused(check.reason or "malformed")
-    card = check.card
+        _refuse(hotel, check.card, check.reason or "malformed", via="card_token")
+    return _stay_for(hotel=hotel, card=check.card, room=room, by=by)
+
+
+def checkin_policy() -> throttle.Policy:
+    """Wrong card id + passport pairs: lock a (card, manager) pair or a manager guessing many cards; only slow a card."""
+    cfg = current_app.config
+    per_pair = int(cfg.get("CHECKIN_MAX_FAILURES", 5))
+    return throttle.Policy(scope="checkin", pair_limit=per_pair,
+                           address_limit=int(cfg.get("CHECKIN_MAX_FAILURES_PER_MANAGER", 20)),
+                           lockout_s=int(cfg.get("CHECKIN_LOCKOUT_S", 300)), slow_after=max(1, per_pair - 2),
+                           slow_max_s=float(cfg.get("THROTTLE_SLOW_MAX_S", 5)))
+
+
+def passport_key(passport_number: str) -> str:
+    """A passport number as stored and compared: without spaces and hyphens, upper case."""
+    return re.sub(r"[\s\-]", "", passport_number).upper()
+
+
+def check_in_by_passport(*, hotel: Hotel, card_id: str, passport_number: str, room: str | None = None,
+                         by: User) -> CheckIn:
+    """Check a guest in without a camera: the card id typed from the card and the passport number.
+
+    A pair that does not belong together (or an unknown card id: the same answer, so card ids
+    cannot be probed) raises :class:`CardRefused` ``passport_mismatch`` and is counted like a
+    wrong password (:mod:`backend.auth.throttle`), keyed by the card and the staff account: one
+    manager guessing a card's passport number is slowed, then locked out with
+    :class:`CheckinThrottled` (429); a manager guessing across many cards is locked out too; the
+    card itself is only slowed, so another hotel's manager with the right pair still checks the
+    guest in. A right pair for a revoked, closed or expired card is refused with that reason.
+    The caller commits (also after a refusal: the count and the audit entry).
+    """
+    policy = checkin_policy()
+    attempt = throttle.keys(policy, account=canonical(card_id), address=f"staff:{by.id}")
+    wait = throttle.before_attempt(policy, attempt)
+    if wait:
+        raise CheckinThrottled(wait)
+    card = db.session.get(Card, canonical(card_id))
+    given = passport_key(passport_number).encode()
+    stored = passport_key(card.tourist.passport_number).encode() if card is not None else b"\0"
+    if card is None or not hmac.compare_digest(given, stored):
+        throttle.failed(policy, attempt)
+        _refuse(hotel, None, "passport_mismatch", via="passport", detail={"card_id": canonical(card_id)})
+    throttle.succeeded(attempt)
+    status = card.effective_status()
+    if status != "active":
+        _refuse(hotel, card, status, via="passport")
+    return _stay_for(hotel=hotel, card=card, room=room, by=by)
+
+
+def _refuse(hotel: Hotel, card: Card | None, reason: str, *, via: str, detail: dict | None = None) -> None:
+    """Audit a refused check-in and raise :class:`CardRefused`."""
+    audit.record("stay.checkin_refused", subject_type="hotel", subject_id=hotel.id,
+                 card_id=card.id if card else None, detail={"reason": reason, "via": via, **(detail or {})})
+    raise CardRefused(reason)
+
+
+def _stay_for(*, hotel: Hotel, card: Card, room: str | None, by: User | None) -> CheckIn:
+    """The card's stay here: the open one (room updated) or a new one ending a stay elsewhere."""
     room = (room.strip() or None) if room is not None else None
     current = open_stay(card_id=card.id)
     if current is not None and current.hotel_id == hotel.id:

@@ -80,10 +80,10 @@ def _hotel_or_404(hotel_id: int) -> Hotel:
     return hotel
 
 
-def _refusal(exc: service.CardRefused):
+def _refusal(exc: service.CardRefused, *, fields: tuple[str, ...] = ("card_token",)):
     """The contract's 422 for a refused card, with the reason code and the manager's message."""
     body = {"code": 422, "status": "Unprocessable Entity", "message": exc.message, "reason": exc.reason,
-            "errors": {"card_token": [f"{exc.reason}: {exc.message}"]}}
+            "errors": {name: [f"{exc.reason}: {exc.message}"] for name in fields}}
     return jsonify(CardRefusalSchema().dump(body)), 422
 
 
@@ -226,22 +226,40 @@ class Checkins(MethodView):
     @blp.alt_response(422, schema=CardRefusalSchema,
                       description="The card is refused (`reason` says why), or the body is invalid (`errors`)")
     @blp.alt_response(409, description="The same card was checked in elsewhere at the same moment; retry")
+    @blp.alt_response(429, description="Too many card id + passport number pairs that did not belong together "
+                                       "(`Retry-After` says when to try again)")
     def post(self, body: dict, hotel_id: int):
-        """Check a guest in; a stay at another hotel ends (one open stay per card)."""
+        """Check a guest in by the scanned card, or without a camera by card id + passport number.
+
+        A stay at another hotel ends (one open stay per card). A card id and passport number that
+        do not belong together are refused (`reason` `passport_mismatch`) and counted like a wrong
+        password: after `CHECKIN_MAX_FAILURES` (5) for one card, or `CHECKIN_MAX_FAILURES_PER_MANAGER`
+        (20) for one manager account, that manager gets `429` for `CHECKIN_LOCKOUT_S` (300 s).
+        """
         hotel = current_hotel()
+        by_passport = body.get("card_token") is None
         try:
-            result = service.check_in(hotel=hotel, card_token=body["card_token"], room=body.get("room"),
-                                      card_id=body.get("card_id"), by=current_staff())
+            if by_passport:
+                result = service.check_in_by_passport(hotel=hotel, card_id=body["card_id"],
+                                                      passport_number=body["passport_number"],
+                                                      room=body.get("room"), by=current_staff())
+            else:
+                result = service.check_in(hotel=hotel, card_token=body["card_token"], room=body.get("room"),
+                                          card_id=body.get("card_id"), by=current_staff())
         except service.CardRefused as exc:
-            db.session.commit()  # the audit entry of the refused scan
-            return _refusal(exc)
+            db.session.commit()  # the audit entry of the refusal (and the failure count)
+            return _refusal(exc, fields=("card_id", "passport_number") if by_passport else ("card_token",))
+        except service.CheckinThrottled as exc:
+            db.session.commit()
+            abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
         except service.StayConflict as exc:
             db.session.rollback()
             abort(409, message=str(exc))
         db.session.commit()
         tourist = result.card.tourist
         payload = {"stay_id": result.stay.id, "card_id": result.card.id, "full_name": tourist.full_name,
-                   "nationality": tourist.nationality, "checked_in_at": result.stay.checked_in_at,
+                   "latin_name": tourist.latin_name, "nationality": tourist.nationality,
+                   "stay_until": result.card.stay_until, "checked_in_at": result.stay.checked_in_at,
                    "room": result.stay.room, "hotel_id": hotel.id,
                    "previous_stay_ended": result.ended_elsewhere is not None}
         return payload, (201 if result.created else 200)
