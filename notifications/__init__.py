@@ -14,9 +14,10 @@ def init_app(app: Flask) -> None:
         models,  # noqa: F401  (register tables)
         outbox,  # noqa: F401  (registers the incident listener and the jobs)
     )
-    from notifications.views import blp, inbox_blp
+    from notifications.views import blp, inbox_blp, languages_blp
 
     api.register_blueprint(blp)
     api.register_blueprint(inbox_blp)
+    api.register_blueprint(languages_blp)
     app.register_blueprint(static_blp)
     app.config.setdefault("CARD_EXPIRY_NOTICE_S", 2 * 86400)

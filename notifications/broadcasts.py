@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from backend.audit.service import record as audit
 from backend.cards.models import Card, CardStatus
 from backend.extensions import db
-from backend.geometry import to_element
+from backend.geometry import SRID, to_element
 from backend.models_base import utcnow
 from backend.tracking.models import Device, LatestPosition
 from notifications import messages
@@ -37,6 +38,55 @@ CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "E
 # A generous region around Phuket: an area beyond it is a mistake (swapped lat/lon, another country).
 REGION = box(97.0, 6.5, 99.8, 9.5)
 MAX_VERTICES = 2000
+
+
+@dataclass(frozen=True)
+class Template:
+    """A broadcast pre-written in every supported language (texts: ``broadcast.<id>.*`` in the catalogs)."""
+
+    id: str
+    severity: str
+    urgency: str
+    category: str
+    event: str
+    certainty: str = "Observed"
+
+    def headline(self, language: str) -> str:
+        """The headline in ``language`` (English when the catalog lacks it)."""
+        return messages.text(f"broadcast.{self.id}.headline", language)
+
+    def message(self, language: str) -> str:
+        """The message in ``language`` (English when the catalog lacks it)."""
+        return messages.text(f"broadcast.{self.id}.message", language)
+
+
+TEMPLATES: dict[str, Template] = {t.id: t for t in (
+    Template("rip_current_red_flag", "Severe", "Immediate", "Safety", "Rip current red flag"),
+    Template("storm_small_boat", "Severe", "Expected", "Met", "Storm and small-boat warning", "Likely"),
+    Template("tsunami_warning", "Extreme", "Immediate", "Geo", "Tsunami warning", "Likely"),
+    Template("tsunami_all_clear", "Minor", "Past", "Geo", "Tsunami all clear"),
+    Template("heat", "Moderate", "Expected", "Met", "Heat warning", "Likely"),
+    Template("jellyfish", "Moderate", "Immediate", "Safety", "Jellyfish warning"),
+    Template("road_closure", "Minor", "Immediate", "Transport", "Road closure"),
+    Template("pier_closure", "Moderate", "Immediate", "Transport", "Pier closure"),
+)}
+
+
+def template_texts(template: Template, *, headline: str | None = None, message: str | None = None,
+                   language: str = "en") -> tuple[str, str, dict[str, dict[str, str]]]:
+    """The broadcast texts of ``template``: (headline, message) in ``language`` and the translations.
+
+    Without a free text every language gets the template's own headline and message. A free-text
+    ``message`` (written in ``language``) reaches everyone as written, under the template's headline
+    translated into each recipient's language; a free ``headline`` replaces the template's only in
+    ``language``.
+    """
+    lang = messages.primary_language(language) or messages.DEFAULT_LANGUAGE
+    translations = {other: {"headline": template.headline(other), "message": message or template.message(other)}
+                    for other in messages.SUPPORTED_LANGUAGES if other != lang}
+    own_headline = headline or template.headline(lang)
+    own_message = message or template.message(lang)
+    return own_headline, own_message, translations
 
 
 class AreaError(ValueError):
@@ -72,16 +122,33 @@ def polygon_from_geojson(coordinates: list[list[list[float]]]) -> MultiPolygon:
     return MultiPolygon([polygon])
 
 
-def create_broadcast(*, headline: str, message: str, severity: str, area: MultiPolygon | None = None,
-                     zone_id: int | None = None, urgency: str = "Immediate", certainty: str = "Observed",
-                     category: str = "Safety", event: str | None = None, instruction: str | None = None,
-                     translations: dict[str, dict[str, str]] | None = None, language: str = "en",
-                     area_desc: str | None = None, expires_at: datetime | None = None,
-                     created_by: int | None = None) -> Broadcast:
+def create_broadcast(*, headline: str | None = None, message: str | None = None, severity: str | None = None,
+                     area: MultiPolygon | None = None, zone_id: int | None = None, urgency: str | None = None,
+                     certainty: str | None = None, category: str | None = None, event: str | None = None,
+                     instruction: str | None = None, translations: dict[str, dict[str, str]] | None = None,
+                     language: str = "en", template: str | None = None, area_desc: str | None = None,
+                     expires_at: datetime | None = None, created_by: int | None = None) -> Broadcast:
     """Store a broadcast and queue a message for every tracked tourist inside its area; the caller commits.
 
     Give either ``area`` (a validated polygon) or ``zone_id``; an unknown zone raises :class:`AreaError`.
+    With a ``template`` (an id of :data:`TEMPLATES`) the headline, message, severity, urgency,
+    certainty, category and event default to the template's, in every supported language
+    (:func:`template_texts`); explicit ``translations`` still win. Without one, ``headline``,
+    ``message`` and ``severity`` are required.
     """
+    if template is not None:
+        chosen = TEMPLATES.get(template)
+        if chosen is None:
+            raise ValueError(f"there is no broadcast template {template!r}")
+        headline, message, from_template = template_texts(chosen, headline=headline, message=message,
+                                                          language=language)
+        translations = {**from_template, **(translations or {})}
+        severity, urgency = severity or chosen.severity, urgency or chosen.urgency
+        certainty, category = certainty or chosen.certainty, category or chosen.category
+        event = event or chosen.event
+    if not (headline and message and severity):
+        raise ValueError("a broadcast without a template needs headline, message and severity")
+    urgency, certainty, category = urgency or "Immediate", certainty or "Observed", category or "Safety"
     if zone_id is not None:
         from geo.models import Zone
 
@@ -103,7 +170,8 @@ def create_broadcast(*, headline: str, message: str, severity: str, area: MultiP
     db.session.flush()
     broadcast.recipients = _notify_recipients(broadcast)
     audit("broadcast.create", subject_type="broadcast", subject_id=broadcast.id,
-          detail={"severity": severity, "recipients": broadcast.recipients, "zone_id": zone_id})
+          detail={"severity": severity, "recipients": broadcast.recipients, "zone_id": zone_id,
+                  "template": template})
     return broadcast
 
 
@@ -116,24 +184,67 @@ def _clean(translations: dict[str, dict[str, str]] | None) -> dict[str, dict[str
 
 def recipient_cards(broadcast: Broadcast, *, now: datetime | None = None) -> list[Card]:
     """Tracked cards whose latest position is inside the broadcast's area (one spatial query)."""
+    return cards_inside(area=to_shape(broadcast.area), now=now)
+
+
+def resolve_area(*, area: MultiPolygon | None = None, zone_id: int | None = None) -> MultiPolygon:
+    """The area of a polygon or a zone (:class:`AreaError` for an unknown zone)."""
+    if zone_id is not None:
+        from geo.models import Zone
+
+        zone = db.session.get(Zone, zone_id)
+        if zone is None:
+            raise AreaError(f"there is no zone {zone_id}")
+        return to_shape(zone.geom)
+    if area is None:
+        raise AreaError("give a polygon or a zone_id")
+    return area
+
+
+def cards_inside(*, area: Any, now: datetime | None = None) -> list[Card]:
+    """Tracked cards whose latest position lies inside ``area`` (a shapely geometry, boundary included)."""
     now = now or utcnow()
-    min_lon, min_lat, max_lon, max_lat = to_shape(broadcast.area).bounds
+    min_lon, min_lat, max_lon, max_lat = area.bounds
     inside = (select(LatestPosition.card_id)
-              .join(Broadcast, Broadcast.id == broadcast.id)
               # cheap bounding-box test first (SpatiaLite has no index here), then the exact one
               .where(LatestPosition.lat.between(min_lat, max_lat), LatestPosition.lon.between(min_lon, max_lon),
-                     func.ST_Intersects(Broadcast.area, LatestPosition.geom)))
+                     func.ST_Intersects(func.ST_GeomFromText(area.wkt, SRID), LatestPosition.geom)))
     return list(db.session.scalars(
         select(Card).where(Card.id.in_(inside), Card.status == CardStatus.ACTIVE.value, Card.expires_at > now)))
 
 
-def _notify_recipients(broadcast: Broadcast) -> int:
-    cards = recipient_cards(broadcast)
+def _recipient_devices(cards: list[Card]) -> dict[str, list[Device]]:
+    """The cards' devices that get the broadcast (not revoked), oldest first, by card id."""
     devices: dict[str, list[Device]] = defaultdict(list)
     if cards:
         for device in db.session.scalars(select(Device).where(Device.card_id.in_([c.id for c in cards]),
-                                                              Device.revoked_at.is_(None))):
+                                                              Device.revoked_at.is_(None))
+                                         .order_by(Device.created_at)):
             devices[device.card_id].append(device)
+    return devices
+
+
+def preview(*, area: MultiPolygon | None = None, zone_id: int | None = None) -> dict[str, Any]:
+    """Who a broadcast to this area would reach now, by language; changes nothing.
+
+    Each tourist counts once, in the language of their newest linked phone (else the card
+    holder's, else English), the language their message would be written in.
+    """
+    cards = cards_inside(area=resolve_area(area=area, zone_id=zone_id))
+    devices = _recipient_devices(cards)
+    counts: Counter[str] = Counter()
+    for card in cards:
+        newest = devices.get(card.id, [])[-1:]
+        counts[messages.choose_language(newest[0].language if newest else None, card.tourist.language)] += 1
+    order = {lang: i for i, lang in enumerate(messages.SUPPORTED_LANGUAGES)}
+    return {"recipients": len(cards),
+            "languages": [{"tag": lang, "name": messages.language_name(lang), "count": count}
+                          for lang, count in sorted(counts.items(), key=lambda kv: (-kv[1], order[kv[0]]))]}
+
+
+def _notify_recipients(broadcast: Broadcast) -> int:
+    cards = recipient_cards(broadcast)
+    devices = _recipient_devices(cards)
     data = {"broadcast_id": broadcast.id, "severity": broadcast.severity, "urgency": broadcast.urgency}
     for card in cards:
         queue_for_card(card=card, topic="broadcast", event_key=f"broadcast:{broadcast.id}",

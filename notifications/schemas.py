@@ -56,10 +56,17 @@ class BroadcastAreaSchema(Schema):
 
 
 class BroadcastCreateSchema(Schema):
-    """A safety broadcast from the 191 center."""
+    """A safety broadcast from the 191 center: free text, or a template written in every language."""
 
-    headline = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    message = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    template = fields.String(validate=validate.OneOf(list(broadcasts.TEMPLATES)), metadata={
+        "description": "a template id (GET /api/v1/broadcasts/templates): headline, message, severity and "
+                       "urgency then default to the template's, and every recipient reads it in their own "
+                       "language; a free-text message given with it reaches everyone as written under the "
+                       "template's headline in their language"})
+    headline = fields.String(validate=validate.Length(min=1, max=200),
+                             metadata={"description": "required without a template"})
+    message = fields.String(validate=validate.Length(min=1, max=4000),
+                            metadata={"description": "required without a template"})
     instruction = fields.String(validate=validate.Length(max=2000), allow_none=True,
                                 metadata={"description": "what to do (CAP instruction)"})
     language = fields.String(load_default="en", validate=validate.Regexp(LANGUAGE_TAG),
@@ -67,15 +74,29 @@ class BroadcastCreateSchema(Schema):
     translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_TAG)),
                                values=fields.Nested(TranslationSchema), validate=validate.Length(max=20),
                                metadata={"example": {"th": {"headline": "…", "message": "…"}}})
-    severity = fields.String(required=True, validate=validate.OneOf(broadcasts.SEVERITIES))
-    urgency = fields.String(load_default="Immediate", validate=validate.OneOf(broadcasts.URGENCIES))
-    certainty = fields.String(load_default="Observed", validate=validate.OneOf(broadcasts.CERTAINTIES))
-    category = fields.String(load_default="Safety", validate=validate.OneOf(broadcasts.CATEGORIES))
+    severity = fields.String(validate=validate.OneOf(broadcasts.SEVERITIES),
+                             metadata={"description": "required without a template"})
+    urgency = fields.String(validate=validate.OneOf(broadcasts.URGENCIES),
+                            metadata={"description": "default: the template's, else Immediate"})
+    certainty = fields.String(validate=validate.OneOf(broadcasts.CERTAINTIES),
+                              metadata={"description": "default: the template's, else Observed"})
+    category = fields.String(validate=validate.OneOf(broadcasts.CATEGORIES),
+                             metadata={"description": "default: the template's, else Safety"})
     event = fields.String(validate=validate.Length(min=1, max=120),
                           metadata={"description": "what happens, e.g. 'Rip current', 'Tsunami warning'"})
     area = fields.Nested(BroadcastAreaSchema, required=True)
     area_desc = fields.String(validate=validate.Length(min=1, max=300))
     expires_at = fields.AwareDateTime(metadata={"description": f"in the future, at most {MAX_EXPIRY_DAYS} days"})
+
+    @validates_schema
+    def text_or_template(self, data: dict, **_kwargs) -> None:
+        """Without a template, headline, message and severity are required."""
+        if "template" in data:
+            return
+        errors = {name: ["Missing data for required field (or give a template)."]
+                  for name in ("headline", "message", "severity") if name not in data}
+        if errors:
+            raise ValidationError(errors)
 
     @validates("expires_at")
     def future_expiry(self, value, **_kwargs) -> None:  # noqa: ANN001
@@ -85,6 +106,62 @@ class BroadcastCreateSchema(Schema):
             raise ValidationError("expires_at must be in the future")
         if (value - now).days >= MAX_EXPIRY_DAYS:
             raise ValidationError(f"expires_at must be within {MAX_EXPIRY_DAYS} days")
+
+
+class BroadcastPreviewSchema(Schema):
+    """The area of a broadcast not sent yet (the same ``area`` as POST /api/v1/broadcasts)."""
+
+    area = fields.Nested(BroadcastAreaSchema, required=True)
+
+
+class PreviewLanguageSchema(Schema):
+    """How many recipients read one language."""
+
+    tag = fields.String(required=True, metadata={"example": "ru"})
+    name = fields.String(required=True, metadata={"description": "in the language itself", "example": "Русский"})
+    count = fields.Integer(required=True)
+
+
+class BroadcastPreviewResultSchema(Schema):
+    """Who would receive a broadcast to the area now, by language (most first)."""
+
+    recipients = fields.Integer(required=True, metadata={"description": "tracked tourists inside the area"})
+    languages = fields.List(fields.Nested(PreviewLanguageSchema), required=True)
+
+
+class TemplateSchema(Schema):
+    """A broadcast template, in every supported language."""
+
+    id = fields.String(required=True, metadata={"example": "rip_current_red_flag"})
+    severity = fields.String(required=True)
+    urgency = fields.String(required=True)
+    certainty = fields.String(required=True)
+    category = fields.String(required=True)
+    event = fields.String(required=True)
+    headline = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                           metadata={"description": "language tag → headline"})
+    message = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                          metadata={"description": "language tag → message"})
+
+
+class TemplateListSchema(Schema):
+    """The broadcast templates."""
+
+    items = fields.List(fields.Nested(TemplateSchema))
+
+
+class LanguageSchema(Schema):
+    """A language the service writes messages in."""
+
+    tag = fields.String(required=True, metadata={"description": "BCP 47", "example": "th"})
+    name = fields.String(required=True, metadata={"description": "in the language itself", "example": "ไทย"})
+
+
+class LanguagesSchema(Schema):
+    """The languages of the service's messages."""
+
+    default = fields.String(required=True, metadata={"example": "en"})
+    supported = fields.List(fields.Nested(LanguageSchema), required=True)
 
 
 class BroadcastCreatedSchema(Schema):

@@ -10,20 +10,26 @@ from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
 from backend.extensions import db
 from mobile_api.auth import current_card, current_device, device_required
-from notifications import broadcasts, cap, outbox
+from notifications import broadcasts, cap, messages, outbox
 from notifications.schemas import (
     BroadcastCreatedSchema,
     BroadcastCreateSchema,
     BroadcastListSchema,
+    BroadcastPreviewResultSchema,
+    BroadcastPreviewSchema,
     BroadcastQuerySchema,
     BroadcastSchema,
     InboxQuerySchema,
     InboxSchema,
+    LanguagesSchema,
     PublicBroadcastListSchema,
+    TemplateListSchema,
 )
 
 blp = Blueprint("broadcasts", __name__, url_prefix="/api/v1/broadcasts",
                 description="Geo-targeted safety broadcasts, also published as OASIS CAP 1.2")
+languages_blp = Blueprint("languages", __name__, url_prefix="/api/v1/languages",
+                          description="The languages the service writes messages in")
 inbox_blp = Blueprint("mobile_inbox", __name__, url_prefix="/api/v1/mobile",
                       description="The companion app's inbox of push messages")
 
@@ -56,9 +62,10 @@ class Broadcasts(MethodView):
         area = body["area"]
         try:
             broadcast = broadcasts.create_broadcast(
-                headline=body["headline"], message=body["message"], instruction=body.get("instruction"),
-                language=body["language"], translations=body.get("translations"), severity=body["severity"],
-                urgency=body["urgency"], certainty=body["certainty"], category=body["category"],
+                template=body.get("template"), headline=body.get("headline"), message=body.get("message"),
+                instruction=body.get("instruction"), language=body["language"],
+                translations=body.get("translations"), severity=body.get("severity"),
+                urgency=body.get("urgency"), certainty=body.get("certainty"), category=body.get("category"),
                 event=body.get("event"), area=area.get("polygon"), zone_id=area.get("zone_id"),
                 area_desc=body.get("area_desc"), expires_at=body.get("expires_at"),
                 created_by=current_staff().id)
@@ -75,6 +82,41 @@ class Broadcasts(MethodView):
     def get(self, query: dict):
         """Broadcasts, newest first (dispatcher, admin)."""
         return {"items": broadcasts.list_broadcasts(active_only=query["active"], limit=query["limit"])}
+
+
+@blp.route("/templates")
+class BroadcastTemplates(MethodView):
+    """Broadcasts pre-written in every supported language."""
+
+    @staff_required(Role.DISPATCHER)
+    @blp.response(200, TemplateListSchema)
+    def get(self):
+        """The templates with their headline and message in each language (dispatcher, admin)."""
+        return {"items": [{"id": t.id, "severity": t.severity, "urgency": t.urgency, "certainty": t.certainty,
+                           "category": t.category, "event": t.event,
+                           "headline": {lang: t.headline(lang) for lang in messages.SUPPORTED_LANGUAGES},
+                           "message": {lang: t.message(lang) for lang in messages.SUPPORTED_LANGUAGES}}
+                          for t in broadcasts.TEMPLATES.values()]}
+
+
+@blp.route("/preview")
+class BroadcastPreview(MethodView):
+    """Who a broadcast would reach, before it is sent."""
+
+    @staff_required(Role.DISPATCHER)
+    @blp.arguments(BroadcastPreviewSchema)
+    @blp.response(200, BroadcastPreviewResultSchema)
+    @blp.alt_response(422, description="Invalid polygon or unknown zone")
+    def post(self, body: dict):
+        """The tracked tourists inside the area now, counted by the language they read (dispatcher, admin).
+
+        Changes nothing: no broadcast, no message, no audit entry.
+        """
+        area = body["area"]
+        try:
+            return broadcasts.preview(area=area.get("polygon"), zone_id=area.get("zone_id"))
+        except broadcasts.AreaError as exc:
+            abort(422, message=str(exc), errors={"json": {"area": [str(exc)]}})
 
 
 @blp.route("/active")
@@ -142,3 +184,13 @@ class Inbox(MethodView):
         items = outbox.inbox(card_id=current_card().id, device_id=current_device().id, limit=query["limit"],
                              before_id=query.get("before_id"))
         return {"items": items}
+
+
+@languages_blp.route("")
+class Languages(MethodView):
+    """The languages of every message the service sends."""
+
+    @languages_blp.response(200, LanguagesSchema)
+    def get(self):
+        """The default and the supported languages, each named in itself (public)."""
+        return {"default": messages.DEFAULT_LANGUAGE, "supported": messages.languages()}
