@@ -233,6 +233,31 @@ class MeSchema(Schema):
     device_id = fields.String()
     devices = fields.List(fields.Nested(DeviceBriefSchema))
     next_ping_in_s = fields.Integer()
+    language = fields.String(required=True, metadata={
+        "description": "the language of every message to this phone (its own choice, else the card holder's, "
+                       "else en); one of GET /api/v1/languages", "example": "th"})
+
+
+def _supported_language(value: str) -> None:
+    """One of the languages the service writes in (a BCP 47 tag whose language is supported)."""
+    from notifications.messages import SUPPORTED_LANGUAGES, supported_language
+
+    if supported_language(value) is None:
+        raise ValidationError(f"not a supported language; use one of {', '.join(SUPPORTED_LANGUAGES)}")
+
+
+class MeUpdateSchema(Schema):
+    """What the tourist may change from the phone: the language of the messages it receives."""
+
+    class Meta:
+        unknown = RAISE
+
+    language = fields.String(required=True, validate=[
+        validate.Length(min=2, max=35), validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+                                                        error="not a BCP 47 language tag"),
+        _supported_language], metadata={
+        "description": "BCP 47 tag of a supported language (GET /api/v1/languages); a region or script "
+                       "subtag is accepted and reduced to the language (zh-Hans-CN → zh)", "example": "ar"})
 
 
 # --- OwnTracks and OsmAnd / Traccar Client ---------------------------------------------------

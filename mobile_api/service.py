@@ -343,8 +343,19 @@ def open_stay(card_id: str) -> tuple[Stay, Hotel] | None:
     return None if row is None else (row[0], row[1])
 
 
+def set_language(*, device: Device, language: str) -> Device:
+    """The language of every later message to this phone (a supported BCP 47 tag); the caller commits."""
+    from notifications.messages import supported_language
+
+    device.language = supported_language(language)
+    touch(device)
+    return device
+
+
 def me(*, device: Device, card: Card) -> dict[str, Any]:
-    """What the app shows the tourist: card, stay, last position, devices, next ping."""
+    """What the app shows the tourist: card, stay, last position, devices, next ping, message language."""
+    from notifications import messages
+
     stay = open_stay(card.id)
     latest = db.session.get(LatestPosition, card.id)
     return {
@@ -356,4 +367,5 @@ def me(*, device: Device, card: Card) -> dict[str, Any]:
         "device_id": device.id,
         "devices": active_devices(card.id),
         "next_ping_in_s": next_ping_in_s(card.id, latest),
+        "language": messages.choose_language(device.language, card.tourist.language),
     }

@@ -35,6 +35,7 @@ from mobile_api.schemas import (
     EnrollmentSchema,
     EnrollSchema,
     MeSchema,
+    MeUpdateSchema,
     OsmAndJsonSchema,
     OsmAndQuerySchema,
     OwnTracksLocationSchema,
@@ -300,6 +301,16 @@ class Me(MethodView):
     @blp.response(200, MeSchema)
     def get(self):
         """The card, the open hotel stay and the last position the server holds."""
+        return service.me(device=current_device(), card=current_card())
+
+    @device_required(allow_ended_card=True)
+    @blp.arguments(MeUpdateSchema)
+    @blp.response(200, MeSchema)
+    @blp.alt_response(422, description="Not a supported language (GET /api/v1/languages)")
+    def patch(self, body: dict[str, Any]):
+        """Choose the language of every later message to this phone (push, broadcasts, SOS updates)."""
+        service.set_language(device=current_device(), language=body["language"])
+        db.session.commit()
         return service.me(device=current_device(), card=current_card())
 
 
