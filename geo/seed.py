@@ -106,8 +106,12 @@ def seed() -> SeedResult:
 @click.command("seed")
 @with_appcontext
 def seed_command() -> None:
-    """Load Phuket's zones, facilities and checkpoints (idempotent)."""
+    """Load Phuket's zones, facilities and checkpoints, and the 191 center's units (idempotent)."""
+    from backend.dispatch.units import seed_units
+
     result = seed()
+    units_created, units_updated = seed_units()
     db.session.commit()
+    click.echo(f"units: {units_created} created, {units_updated} updated")
     click.echo(f"zones: {result.zones_created} created, {result.zones_updated} updated")
     click.echo(f"facilities: {result.facilities_created} created, {result.facilities_updated} updated")

@@ -82,7 +82,7 @@ class Incident(db.Model):
     resolved_by: Mapped[str | None] = mapped_column(String(80))
 
     # loaded in bulk by the list (selectinload), never one by one per row
-    card = relationship("Card", lazy="select", viewonly=True)
+    holder_card = relationship("Card", lazy="select", viewonly=True)
     zone = relationship("Zone", lazy="select", viewonly=True)
     listed_unit: Mapped[Unit | None] = relationship("Unit", lazy="select", viewonly=True)
 

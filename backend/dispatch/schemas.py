@@ -5,15 +5,27 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.cards.card_id import CardId
+from backend.dispatch.models import UnitAgency
 
 
 class TouristBriefSchema(Schema):
-    """What a dispatcher needs to know of the card holder."""
+    """What a dispatcher needs to know of the card holder (and how to call them or their family)."""
 
     full_name = fields.String()
+    latin_name = fields.String(allow_none=True, metadata={
+        "description": "the passport's Latin-script name (machine-readable zone), null when unknown"})
     nationality = fields.String()
     phone = fields.String(allow_none=True)
+    emergency_contact = fields.String(allow_none=True)
     language = fields.String()
+
+
+class UnitRefSchema(Schema):
+    """The unit sent: a listed unit ``{id, name, agency}`` or a free-text one ``{name}``."""
+
+    id = fields.Integer()
+    name = fields.String(required=True)
+    agency = fields.String()
 
 
 class ZoneRefSchema(Schema):
@@ -43,16 +55,19 @@ class IncidentSchema(Schema):
     cancelled_at = fields.AwareDateTime(allow_none=True)
     category = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
-    unit = fields.String(allow_none=True)
+    acknowledged_by = fields.String(allow_none=True, metadata={"description": "staff username"})
+    dispatched_by = fields.String(allow_none=True, metadata={"description": "staff username"})
+    resolved_by = fields.String(allow_none=True, metadata={"description": "staff username"})
+    unit = fields.Method("dump_unit", allow_none=True, metadata={
+        "description": "{id, name, agency} for a listed unit, {name} for free text, null before dispatch"})
     resolution = fields.String(allow_none=True)
     zone = fields.Method("dump_zone", allow_none=True)
+    muted = fields.Method("dump_muted", metadata={
+        "description": "a danger_zone incident of a zone whose danger alerts a dispatcher muted (never SOS)"})
 
     def dump_tourist(self, incident) -> dict | None:  # noqa: ANN001
-        """The holder's name, nationality and phone."""
-        from backend.cards.models import Card
-        from backend.extensions import db
-
-        card = db.session.get(Card, incident.card_id)
+        """The holder's names, nationality, phone and emergency contact (the card is loaded in bulk by lists)."""
+        card = incident.holder_card
         if card is None:
             return None
         return TouristBriefSchema().dump(card.tourist)
@@ -61,28 +76,46 @@ class IncidentSchema(Schema):
         """The zone's id and name, when the incident is about a zone."""
         if incident.zone_id is None:
             return None
-        from backend.extensions import db
-        from geo.models import Zone
-
-        zone = db.session.get(Zone, incident.zone_id)
+        zone = incident.zone
         return None if zone is None else ZoneRefSchema().dump(zone)
 
+    def dump_unit(self, incident) -> dict | None:  # noqa: ANN001
+        """The listed unit, or the free-text unit's name."""
+        if incident.unit_id is not None and incident.listed_unit is not None:
+            return UnitRefSchema().dump(incident.listed_unit)
+        return {"name": incident.unit} if incident.unit else None
 
-class IncidentEventSchema(Schema):
-    """One entry of an incident's timeline."""
+    def dump_muted(self, incident) -> bool:  # noqa: ANN001
+        """Whether the zone of this danger_zone incident is muted now."""
+        from backend.dispatch.mutes import is_muted
 
-    seq = fields.Integer()
-    type = fields.String()
-    at = fields.AwareDateTime()
-    actor = fields.String(allow_none=True)
-    detail = fields.Dict(allow_none=True)
+        return is_muted(incident)
+
+
+class TimelineEntrySchema(Schema):
+    """One entry of an incident's timeline, as a dispatcher reads it (no device or client ids)."""
+
+    at = fields.AwareDateTime(required=True)
+    kind = fields.String(required=True, metadata={
+        "description": "created, updated, acknowledged, dispatched, resolved, cancelled, note, returned …"})
+    text = fields.String(required=True, metadata={"example": "Enrolled phone sent SOS (medical)"})
+    actor = fields.String(allow_none=True, metadata={"description": "staff username; null for the system or "
+                                                                    "the tourist's phone"})
+
+
+class TrackPointSchema(Schema):
+    """One position of the card around the incident."""
+
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
 
 
 # --- the 191 center's REST payloads ---------------------------------------------------------
 
 INCIDENT_KINDS = ("sos", "left_area", "danger_zone", "overdue")
 SEVERITIES = ("critical", "high", "medium", "low")
-STATUS_FILTERS = ("open", "closed", "new", "acknowledged", "dispatched", "resolved", "cancelled")
+STATUS_FILTERS = ("open", "closed", "any", "new", "acknowledged", "dispatched", "resolved", "cancelled")
 SOS_CATEGORIES = ("medical", "crime", "marine", "lost", "other")
 
 
@@ -108,22 +141,74 @@ class BBoxField(fields.String):
             raise ValidationError(str(exc)) from exc
 
 
-class IncidentQuerySchema(Schema):
-    """Filters of the incident list."""
+class CommaList(fields.String):
+    """A comma-separated list of names, each one of ``choices()`` (loads a tuple without repeats)."""
 
-    status = fields.String(validate=validate.OneOf(STATUS_FILTERS),
-                           metadata={"description": "open = new, acknowledged or dispatched; closed = resolved "
-                                                    "or cancelled; or one status"})
-    kind = fields.String(validate=validate.OneOf(INCIDENT_KINDS))
-    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    def __init__(self, choices, **kwargs) -> None:  # noqa: ANN001, ANN003
+        self.choices = choices
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN003
+        text = super()._deserialize(value, attr, data, **kwargs)
+        names = [part.strip() for part in text.split(",") if part.strip()]
+        allowed = tuple(self.choices())
+        unknown = [n for n in names if n not in allowed]
+        if not names or unknown or len(names) > 20:
+            raise ValidationError(f"a comma-separated list of: {', '.join(allowed)}"
+                                  + (f" (unknown: {', '.join(unknown[:5])})" if unknown else ""))
+        return tuple(dict.fromkeys(names))
+
+
+def _kinds() -> tuple[str, ...]:
+    from backend.dispatch.models import IncidentKind
+
+    return tuple(k.value for k in IncidentKind)
+
+
+class CursorField(fields.String):
+    """The opaque ``next_cursor`` of a previous page."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN003
+        from backend.dispatch.search import BadCursor, Cursor
+
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 200:
+            raise ValidationError("not a cursor of this list")
+        try:
+            return Cursor.decode(text)
+        except BadCursor as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class IncidentQuerySchema(Schema):
+    """Filters and paging of the incident list (newest first)."""
+
+    status = CommaList(lambda: STATUS_FILTERS, metadata={
+        "description": "open (new, acknowledged or dispatched), closed (resolved or cancelled), any, or a "
+                       "comma-separated list of these and statuses", "example": "open"})
+    kind = CommaList(_kinds, metadata={"description": "comma-separated incident kinds", "example": "sos,danger_zone"})
+    severity = CommaList(lambda: SEVERITIES, metadata={"description": "comma-separated severities"})
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata={
+        "description": "the tourist's name in any script (or the passport's Latin-script name), the card id as "
+                       "typed, the passport number, or the phone number with or without spaces / +66"})
     card_id = CardId()
-    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    since = fields.AwareDateTime(metadata={"description": "RFC 3339; created at or after"})
+    until = fields.AwareDateTime(metadata={"description": "RFC 3339; created before"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = CursorField(metadata={"description": "next_cursor of the previous page"})
+
+    @validates_schema
+    def _window(self, data: dict, **_kwargs) -> None:
+        if "since" in data and "until" in data and data["until"] <= data["since"]:
+            raise ValidationError("until must be later than since", "until")
 
 
 class IncidentListSchema(Schema):
-    """Incidents, most severe and longest waiting first."""
+    """Incidents, newest first, one page at a time."""
 
     items = fields.List(fields.Nested(IncidentSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={
+        "description": "pass as cursor for the next (older) page; null on the last page"})
     last_seq = fields.Integer(required=True, metadata={
         "description": "seq of the newest incident event when the list was read: resume after it"})
 
@@ -175,7 +260,10 @@ class IncidentLastPositionSchema(Schema):
 class IncidentDetailSchema(IncidentSchema):
     """An incident with its timeline and what the dispatcher needs to act on it."""
 
-    timeline = fields.List(fields.Nested(IncidentEventSchema), required=True)
+    timeline = fields.List(fields.Nested(TimelineEntrySchema), required=True)
+    track = fields.List(fields.Nested(TrackPointSchema), required=True, metadata={
+        "description": "the card's positions from 1 h before the incident until it closed (or now), oldest "
+                       "first, at most 200 (the newest)"})
     holder = fields.Nested(IncidentHolderSchema, allow_none=True)
     card = fields.Nested(IncidentCardSchema, allow_none=True)
     stay = fields.Nested(IncidentStaySchema, allow_none=True)
@@ -208,10 +296,17 @@ class IncidentAcknowledgeSchema(Schema):
 
 
 class IncidentDispatchSchema(Schema):
-    """Sending a unit to an incident."""
+    """Sending a unit to an incident: a listed one (``unit_id``) or one named in free text (``unit``)."""
 
-    unit = Text(120, required=True, metadata={"example": "Patong Police 3 / Kusoldharm ambulance 12"})
+    unit_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1),
+                             metadata={"description": "a unit of GET /api/v1/dispatch/units"})
+    unit = Text(120, metadata={"example": "Patong Police 3 / Kusoldharm ambulance 12"})
     note = Text(2000)
+
+    @validates_schema
+    def _one_unit(self, data: dict, **_kwargs) -> None:
+        if ("unit_id" in data) == ("unit" in data):
+            raise ValidationError("give unit_id (a listed unit) or unit (free text), not both or neither", "unit")
 
 
 class IncidentResolveSchema(Schema):
@@ -321,3 +416,139 @@ class IncidentNearbyFacilitiesSchema(Schema):
     """The nearest hospitals, police and marine police, nearest first."""
 
     items = fields.List(fields.Nested(IncidentNearbyFacilitySchema), required=True)
+
+
+# --- units and agencies ---------------------------------------------------------------------
+
+UNIT_AGENCIES = tuple(a.value for a in UnitAgency)
+
+
+class LatLonField(fields.String):
+    """``LAT,LON`` in WGS 84 degrees (loads a ``(lat, lon)`` tuple)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN003
+        import math
+
+        text = super()._deserialize(value, attr, data, **kwargs)
+        parts = text.split(",")
+        try:
+            if len(parts) != 2 or len(text) > 60:
+                raise ValueError
+            lat, lon = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise ValidationError("LAT,LON in decimal degrees, e.g. 7.8961,98.2962") from None
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValidationError("latitude must be within -90..90 and longitude within -180..180")
+        return lat, lon
+
+
+class PositionSchema(Schema):
+    """A WGS 84 position."""
+
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90), allow_nan=False)
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180), allow_nan=False)
+
+
+class UnitCreateSchema(Schema):
+    """A unit the 191 center can dispatch."""
+
+    name = Text(120, required=True, metadata={"example": "Kusoldharm Foundation rescue Phuket"})
+    agency = fields.String(required=True, validate=validate.OneOf(UNIT_AGENCIES))
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()\-]{3,40}$",
+                                                   error="3-40 digits, spaces, +, ( ) and - only"))
+    base = fields.Nested(PositionSchema, metadata={"description": "where the unit works from"})
+
+
+class UnitSchema(Schema):
+    """A unit, with its distance from the point asked about (``near``)."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    agency = fields.String(required=True)
+    phone = fields.String(allow_none=True)
+    base = fields.Nested(PositionSchema, allow_none=True)
+    distance_km = fields.Float(allow_none=True, metadata={
+        "description": "great-circle distance from near; null without near or without a base"})
+
+
+class UnitQuerySchema(Schema):
+    """Where the dispatcher needs help (nearest first)."""
+
+    near = LatLonField(metadata={"example": "7.8961,98.2962", "description": "LAT,LON: nearest first"})
+    agency = fields.String(validate=validate.OneOf(UNIT_AGENCIES))
+
+
+class UnitListSchema(Schema):
+    """Units: nearest first with ``near`` (units without a base last), else by agency and name."""
+
+    items = fields.List(fields.Nested(UnitSchema), required=True)
+
+
+# --- zone mutes -----------------------------------------------------------------------------
+
+class ZoneMuteCreateSchema(Schema):
+    """Silence a zone's danger-zone alerts for a while (never SOS or any other kind)."""
+
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=5, max=720))
+    reason = Text(300, required=True, metadata={"example": "red flags up, lifeguards on the beach"})
+
+
+class ZoneMuteSchema(Schema):
+    """A mute in force."""
+
+    zone_id = fields.Integer(required=True)
+    zone_name = fields.String(required=True)
+    until = fields.AwareDateTime(required=True)
+    by = fields.String(required=True, metadata={"description": "the dispatcher's username"})
+    reason = fields.String(required=True)
+    created_at = fields.AwareDateTime()
+
+
+class ZoneMuteListSchema(Schema):
+    """Mutes in force, the soonest to end first."""
+
+    items = fields.List(fields.Nested(ZoneMuteSchema), required=True)
+
+
+# --- measured response ----------------------------------------------------------------------
+
+class StatsQuerySchema(Schema):
+    """The window of incidents measured (default: the last 24 h)."""
+
+    since = fields.AwareDateTime(metadata={"description": "RFC 3339; default until - 24 h"})
+    until = fields.AwareDateTime(metadata={"description": "RFC 3339; default now"})
+
+    @validates_schema
+    def _window(self, data: dict, **_kwargs) -> None:
+        if "since" in data and "until" in data:
+            if data["until"] <= data["since"]:
+                raise ValidationError("until must be later than since", "until")
+            if (data["until"] - data["since"]).days > 366:
+                raise ValidationError("the window is at most 366 days", "since")
+
+
+class IncidentCountsSchema(Schema):
+    """How many incidents, by kind and by status."""
+
+    total = fields.Integer(required=True)
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class DurationSummarySchema(Schema):
+    """Seconds from creation to a step: nearest-rank percentiles over the incidents that reached it."""
+
+    p50 = fields.Float(required=True, allow_none=True)
+    p90 = fields.Float(required=True, allow_none=True)
+    max = fields.Float(required=True, allow_none=True)
+
+
+class StatsSchema(Schema):
+    """Measured response over the incidents created in the window."""
+
+    since = fields.AwareDateTime(required=True)
+    until = fields.AwareDateTime(required=True)
+    incidents = fields.Nested(IncidentCountsSchema, required=True)
+    time_to_acknowledge_s = fields.Nested(DurationSummarySchema, required=True)
+    time_to_dispatch_s = fields.Nested(DurationSummarySchema, required=True)
+    time_to_resolve_s = fields.Nested(DurationSummarySchema, required=True)

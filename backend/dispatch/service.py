@@ -160,24 +160,37 @@ def _update_open(incident: Incident, *, severity: Severity, lat: float | None, l
         incident.note = note if not incident.note else f"{incident.note}\n{note}"
     if category:
         incident.category = category
-    if zone_id is not None:
+    if zone_id is not None and zone_id != incident.zone_id:
         incident.zone_id = zone_id
+        db.session.expire(incident, ["zone"])  # the representation reads the zone just set
     if _SEVERITY_RANK[Severity(severity)] > _SEVERITY_RANK[Severity(incident.severity)]:
         incident.severity = str(severity)
     incident.updated_at = utcnow()
 
 
+_STAMPED_BY = (IncidentStatus.ACKNOWLEDGED, IncidentStatus.DISPATCHED, IncidentStatus.RESOLVED)
+
+
 def transition(incident: Incident, to: IncidentStatus, *, actor: str | None, unit: str | None = None,
-               resolution: str | None = None, note: str | None = None) -> Incident:
-    """Move ``incident`` to status ``to`` (validated), stamp the time, and record the event."""
+               resolution: str | None = None, note: str | None = None, unit_id: int | None = None) -> Incident:
+    """Move ``incident`` to status ``to`` (validated), stamp the time and who, and record the event.
+
+    ``unit_id`` names a listed unit (``unit`` is then its name); ``unit`` alone is free text.
+    """
+    from backend.dispatch.timeline import staff_actor
+
     if to.value not in TRANSITIONS[IncidentStatus(incident.status)]:
         raise InvalidTransition(f"an incident that is {incident.status} cannot become {to.value}")
     now = utcnow()
     incident.status = to.value
     incident.updated_at = now
     setattr(incident, f"{to.value}_at", now)
+    if to in _STAMPED_BY:
+        setattr(incident, f"{to.value}_by", staff_actor(actor))
     if unit is not None:
         incident.unit = unit
+        incident.unit_id = unit_id
+        db.session.expire(incident, ["listed_unit"])  # the representation reads the unit just set
     if resolution is not None:
         incident.resolution = resolution
     if note:
@@ -284,12 +297,26 @@ def lock_incident(*, incident_id: int) -> Incident | None:
         .execution_options(populate_existing=True)).first()
 
 
+class UnknownUnit(Exception):
+    """No unit has that id."""
+
+
 def change_status(*, incident_id: int, to: IncidentStatus, actor: str | None, unit: str | None = None,
-                  resolution: str | None = None, note: str | None = None) -> Incident:
-    """Move an incident along its lifecycle; raises IncidentNotFound or InvalidTransition."""
+                  resolution: str | None = None, note: str | None = None, unit_id: int | None = None) -> Incident:
+    """Move an incident along its lifecycle; raises IncidentNotFound, UnknownUnit or InvalidTransition."""
+    from backend.dispatch.units import get_unit
+
+    listed = None
+    if unit_id is not None:
+        listed = get_unit(unit_id=unit_id)
+        if listed is None:
+            raise UnknownUnit(unit_id)
     incident = lock_incident(incident_id=incident_id)
     if incident is None:
         raise IncidentNotFound(incident_id)
+    if listed is not None:
+        return transition(incident, to, actor=actor, unit=listed.name, unit_id=listed.id, resolution=resolution,
+                          note=note)
     return transition(incident, to, actor=actor, unit=unit, resolution=resolution, note=note)
 
 
@@ -328,9 +355,12 @@ def incident_detail(incident: Incident) -> IncidentDetail:
         s, hotel = stay_row
         stay = {"hotel_id": hotel.id, "hotel": hotel.name, "hotel_phone": hotel.phone, "room": s.room,
                 "checked_in_at": s.checked_in_at}
+    from backend.dispatch.timeline import incident_track, readable_timeline
+
     return IncidentDetail(
         incident,
-        timeline=timeline(incident.id),
+        timeline=readable_timeline(incident),
+        track=incident_track(incident),
         holder=card.tourist if card else None,
         card=None if card is None else {"card_id": card.id, "kind": card.kind, "status": card.effective_status(),
                                         "checkpoint": card.checkpoint, "expires_at": card.expires_at},

@@ -11,8 +11,8 @@ from backend.audit.service import record
 from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
 from backend.cards.models import Card
-from backend.dispatch import positions, service
-from backend.dispatch.models import IncidentKind, IncidentStatus, Severity
+from backend.dispatch import mutes, positions, search, service, stats, units
+from backend.dispatch.models import IncidentKind, IncidentStatus, Severity, UnitAgency
 from backend.dispatch.schemas import (
     CardTrackQuerySchema,
     CardTrackSchema,
@@ -28,8 +28,18 @@ from backend.dispatch.schemas import (
     IncidentSchema,
     MapPositionCollectionSchema,
     MapPositionsQuerySchema,
+    StatsQuerySchema,
+    StatsSchema,
+    UnitCreateSchema,
+    UnitListSchema,
+    UnitQuerySchema,
+    UnitSchema,
+    ZoneMuteCreateSchema,
+    ZoneMuteListSchema,
+    ZoneMuteSchema,
 )
 from backend.extensions import db
+from backend.models_base import utcnow
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1/dispatch",
                 description="The 191 center: incidents, their workflow, tourists on the map")
@@ -41,6 +51,20 @@ DISPATCH = Role.DISPATCHER
 
 def _actor() -> str:
     return current_staff().username
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit (the audit entry) without expiring what was loaded: the reply is serialized from it next.
+
+    A plain commit expires every loaded row, and serializing would then reload each one (and its
+    holder and zone) with a query of its own.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def _incident_or_404(incident_id: int):  # noqa: ANN202
@@ -58,13 +82,20 @@ class Incidents(MethodView):
     @blp.arguments(IncidentQuerySchema, location="query")
     @blp.response(200, IncidentListSchema)
     def get(self, args: dict):
-        """List incidents (filter by status, kind, severity, card), most severe and oldest first."""
+        """Find incidents (status, kind, severity, q, time window), newest first, a page at a time."""
         seq = service.last_seq()  # read first: the list reflects at least every event up to it
-        items = service.list_incidents(**args)
+        statuses = tuple(dict.fromkeys(s for name in args.get("status", ()) for s in search.STATUS_GROUPS[name]))
+        filters = search.IncidentFilters(statuses=statuses, kinds=args.get("kind", ()),
+                                         severities=args.get("severity", ()), card_id=args.get("card_id"),
+                                         q=args.get("q"), since=args.get("since"), until=args.get("until"))
+        page = search.search_incidents(filters, limit=args["limit"], cursor=args.get("cursor"))
+        mutes.mark_muted(page.items)
+        shown = {k: (v.isoformat() if hasattr(v, "isoformat") else list(v) if isinstance(v, tuple) else v)
+                 for k, v in args.items() if k not in ("limit", "cursor")}
         record("incident.list", subject_type="incident",
-               detail={"filters": {k: v for k, v in args.items() if k != "limit"}, "count": len(items)})
-        db.session.commit()
-        return {"items": items, "last_seq": seq}
+               detail={"filters": shown, "count": len(page.items), "page": "next" if "cursor" in args else "first"})
+        _commit_keeping_loaded()
+        return {"items": page.items, "next_cursor": page.next_cursor, "last_seq": seq}
 
     @staff_required(DISPATCH)
     @blp.arguments(IncidentCreateSchema)
@@ -97,15 +128,19 @@ class IncidentDetail(MethodView):
         """An incident with its timeline, the holder's details, their stay and last position."""
         incident = _incident_or_404(incident_id)
         detail = service.incident_detail(incident)
+        mutes.mark_muted([incident])
         record("incident.read", subject_type="incident", subject_id=incident.id, card_id=incident.card_id)
-        db.session.commit()
+        _commit_keeping_loaded()
         return detail
 
 
-def _change(incident_id: int, to: IncidentStatus, **kwargs: str | None):  # noqa: ANN202
+def _change(incident_id: int, to: IncidentStatus, **kwargs: str | int | None):  # noqa: ANN202
     """Apply a workflow step: 404 unknown, 409 not allowed from the current status; audited."""
     try:
         incident = service.change_status(incident_id=incident_id, to=to, actor=_actor(), **kwargs)
+    except service.UnknownUnit:
+        db.session.rollback()
+        abort(422, message="unknown unit", errors={"json": {"unit_id": ["no unit has this id"]}})
     except service.IncidentNotFound:
         db.session.rollback()
         abort(404, message=f"no incident {incident_id}")
@@ -140,8 +175,9 @@ class Dispatch(MethodView):
     @blp.response(200, IncidentSchema)
     @blp.alt_response(409, description="Not possible from the incident's status")
     def post(self, body: dict, incident_id: int):
-        """Dispatch a unit (police, ambulance, marine police boat …) to an incident."""
-        return _change(incident_id, IncidentStatus.DISPATCHED, unit=body["unit"], note=body.get("note"))
+        """Dispatch a listed unit (``unit_id``) or one named in free text (``unit``) to an incident."""
+        return _change(incident_id, IncidentStatus.DISPATCHED, unit=body.get("unit"), unit_id=body.get("unit_id"),
+                       note=body.get("note"))
 
 
 @blp.route("/incidents/<int:incident_id>/resolve")
@@ -227,6 +263,107 @@ class Track(MethodView):
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
              "properties": {"recorded_at": p.recorded_at, "accuracy_m": p.accuracy_m, "speed_mps": p.speed_mps,
                             "battery_pct": p.battery_pct, "source": p.source}} for p in pings]}
+
+
+@blp.route("/units")
+class Units(MethodView):
+    """The units the 191 center dispatches."""
+
+    @staff_required(DISPATCH)
+    @blp.arguments(UnitQuerySchema, location="query")
+    @blp.response(200, UnitListSchema)
+    def get(self, args: dict):
+        """Every unit; with ``near=LAT,LON`` nearest first (with distance_km), units without a base last."""
+        return {"items": units.list_units(near=args.get("near"), agency=args.get("agency"))}
+
+    @staff_required(Role.ADMIN)
+    @blp.arguments(UnitCreateSchema)
+    @blp.response(201, UnitSchema)
+    @blp.alt_response(409, description="A unit of that name exists")
+    def post(self, body: dict):
+        """Add a unit (admin)."""
+        base = body.get("base")
+        try:
+            unit = units.create_unit(name=body["name"], agency=UnitAgency(body["agency"]), phone=body.get("phone"),
+                                     base=(base["lat"], base["lon"]) if base else None)
+        except units.UnitNameTaken:
+            db.session.rollback()
+            abort(409, message=f"a unit named {body['name']!r} exists")
+        record("unit.create", subject_type="unit", subject_id=unit.id,
+               detail={"name": unit.name, "agency": unit.agency})
+        db.session.commit()
+        return units.listed(unit)
+
+
+@blp.route("/stats")
+class Stats(MethodView):
+    """Measured response."""
+
+    @staff_required(DISPATCH)
+    @blp.arguments(StatsQuerySchema, location="query")
+    @blp.response(200, StatsSchema)
+    def get(self, args: dict):
+        """Counts and time to acknowledge / dispatch / resolve (p50, p90, max) of the incidents created in the window."""
+        until = args.get("until") or (args["since"] + stats.DEFAULT_WINDOW if "since" in args else utcnow())
+        since = args.get("since") or until - stats.DEFAULT_WINDOW
+        if until <= since:
+            abort(422, message="until must be later than since", errors={"query": {"until": ["before since"]}})
+        return stats.response_stats(since=since, until=until)
+
+
+def _mute_payload(mute) -> dict:  # noqa: ANN001
+    return {"zone_id": mute.zone_id, "zone_name": mute.zone.name, "until": mute.until, "by": mute.by,
+            "reason": mute.reason, "created_at": mute.created_at}
+
+
+@blp.route("/zones/<int:zone_id>/mute")
+class ZoneMutes(MethodView):
+    """A zone's danger-zone alerts silenced for a while (never SOS)."""
+
+    @staff_required(DISPATCH)
+    @blp.arguments(ZoneMuteCreateSchema)
+    @blp.response(201, ZoneMuteSchema)
+    def post(self, body: dict, zone_id: int):
+        """Mute the zone's danger alerts for 5-720 minutes (replaces a mute in force); audited."""
+        try:
+            mute = mutes.mute_zone(zone_id=zone_id, minutes=body["minutes"], reason=body["reason"], by=_actor())
+        except mutes.UnknownZone:
+            db.session.rollback()
+            abort(404, message=f"no zone {zone_id}")
+        except mutes.NotADangerZone:
+            db.session.rollback()
+            abort(422, message="only danger zones raise danger alerts",
+                  errors={"path": {"zone_id": ["not a danger zone"]}})
+        record("zone.mute", subject_type="zone", subject_id=zone_id,
+               detail={"minutes": body["minutes"], "reason": body["reason"], "until": mute.until.isoformat()})
+        payload = _mute_payload(mute)
+        db.session.commit()
+        return payload
+
+    @staff_required(DISPATCH)
+    @blp.response(204)
+    def delete(self, zone_id: int):
+        """Lift the zone's mute (204 also when none was in force); audited."""
+        try:
+            lifted = mutes.unmute_zone(zone_id=zone_id, by=_actor())
+        except mutes.UnknownZone:
+            db.session.rollback()
+            abort(404, message=f"no zone {zone_id}")
+        if lifted is not None:
+            record("zone.unmute", subject_type="zone", subject_id=zone_id,
+                   detail={"until": lifted.until.isoformat(), "muted_by": lifted.by})
+            db.session.commit()
+
+
+@blp.route("/mutes")
+class Mutes(MethodView):
+    """Mutes in force."""
+
+    @staff_required(DISPATCH)
+    @blp.response(200, ZoneMuteListSchema)
+    def get(self):
+        """Every zone mute in force now, the soonest to end first."""
+        return {"items": [_mute_payload(m) for m in mutes.active_mutes()]}
 
 
 @console.get("/console")

@@ -74,7 +74,7 @@ def test_only_dispatchers_and_admins(client, auth, factories, app):
     assert client.post(f"{BASE}/incidents/1/acknowledge", headers=admin).status_code == 200
 
 
-def test_list_is_filtered_and_most_severe_then_oldest_first(client, dispatcher, factories, app):
+def test_list_is_filtered_and_newest_first(client, dispatcher, factories, app):
     a, b, c, d = (factories.card() for _ in range(4))
     overdue = raise_incident(app, a, IncidentKind.OVERDUE, Severity.HIGH)
     danger = raise_incident(app, b, IncidentKind.DANGER_ZONE, Severity.HIGH)
@@ -83,24 +83,24 @@ def test_list_is_filtered_and_most_severe_then_oldest_first(client, dispatcher, 
     assert client.post(f"{BASE}/incidents/{danger}/resolve", headers=dispatcher).status_code == 200
 
     body = client.get(f"{BASE}/incidents", query_string={"status": "open"}, headers=dispatcher).get_json()
-    assert [i["id"] for i in body["items"]] == [first_sos, second_sos, overdue]
-    assert body["last_seq"] == 5
+    assert [i["id"] for i in body["items"]] == [second_sos, first_sos, overdue]
+    assert body["last_seq"] == 5 and body["next_cursor"] is None
     item = body["items"][0]
     assert {"id", "kind", "status", "severity", "card_id", "tourist", "lat", "lon", "created_at", "updated_at"} <= set(item)
-    assert item["tourist"] == {"full_name": "Anna Schmidt", "nationality": "DEU", "phone": "+49 30 1234567",
-                               "language": "en"}
+    assert item["tourist"] == {"full_name": "Anna Schmidt", "latin_name": None, "nationality": "DEU",
+                               "phone": "+49 30 1234567", "emergency_contact": None, "language": "en"}
 
     def ids(**query) -> list[int]:  # noqa: ANN003
         return [i["id"] for i in client.get(f"{BASE}/incidents", query_string=query, headers=dispatcher).get_json()["items"]]
 
     assert ids(status="closed") == ids(status="resolved") == [danger]
     assert ids(kind="overdue") == [overdue]
-    assert ids(severity="high") == [overdue, danger]
-    assert ids(status="open", kind="sos", limit=1) == [first_sos]
+    assert ids(severity="high") == [danger, overdue]
+    assert ids(status="open", kind="sos", limit=1) == [second_sos]
     assert ids(card_id=d) == [second_sos]
-    assert ids() == [first_sos, second_sos, overdue, danger]
+    assert ids() == [second_sos, first_sos, danger, overdue]
     for bad in ({"status": "opened"}, {"kind": "fire"}, {"severity": "extreme"}, {"limit": 0}, {"limit": 5000},
-                {"limit": "many"}):
+                {"limit": 201}, {"limit": "many"}):
         response = client.get(f"{BASE}/incidents", query_string=bad, headers=dispatcher)
         assert response.status_code == 422 and response.get_json()["errors"], bad
     assert "incident.list" in audit_actions(app)
@@ -126,8 +126,8 @@ def test_detail_has_timeline_holder_card_stay_and_last_position(client, dispatch
     assert body["card"]["status"] == "active" and body["card"]["card_id"] == card_id
     assert body["stay"]["hotel"] == "Kata Sea Breeze" and body["stay"]["room"] == "214"
     assert body["last_position"]["lat"] == pytest.approx(7.82)
-    assert [(e["type"], e["actor"]) for e in body["timeline"]] == [("created", "system"), ("note", "dispatcher1")]
-    assert body["timeline"][1]["detail"] == {"note": "ambulance asked for"}
+    assert [(e["kind"], e["actor"]) for e in body["timeline"]] == [("created", None), ("note", "dispatcher1")]
+    assert body["timeline"][1]["text"] == "Note by dispatcher1: ambulance asked for"
     assert body["category"] == "medical" and body["note"] == "chest pain"
     assert audit_actions(app, card_id)[-2:] == ["incident.note", "incident.read"]
     assert client.get(f"{BASE}/incidents/999999", headers=dispatcher).status_code == 404
@@ -151,7 +151,7 @@ def test_workflow_steps_are_validated_audited_and_logged(client, dispatcher, fac
     again = client.post(f"{url}/acknowledge", headers=dispatcher)
     assert again.status_code == 409 and "acknowledged" in again.get_json()["message"]
     sent = client.post(f"{url}/dispatch", json={"unit": "  Karon Police 1 "}, headers=dispatcher)
-    assert sent.status_code == 200 and sent.get_json()["unit"] == "Karon Police 1"
+    assert sent.status_code == 200 and sent.get_json()["unit"] == {"name": "Karon Police 1"}
     done = client.post(f"{url}/resolve", json={"resolution": "found safe", "note": "at the hotel"}, headers=dispatcher)
     assert done.status_code == 200
     assert (done.get_json()["status"], done.get_json()["resolution"]) == ("resolved", "found safe")
@@ -163,10 +163,10 @@ def test_workflow_steps_are_validated_audited_and_logged(client, dispatcher, fac
     assert client.post(f"{BASE}/incidents/424242/notes", json={"note": "x"}, headers=dispatcher).status_code == 404
 
     timeline = client.get(url, headers=dispatcher).get_json()["timeline"]
-    assert [e["type"] for e in timeline] == ["created", "acknowledged", "dispatched", "resolved"]
-    seqs = [e["seq"] for e in timeline]
-    assert seqs == sorted(set(seqs))
-    assert timeline[3]["detail"] == {"resolution": "found safe", "note": "at the hotel"}
+    assert [e["kind"] for e in timeline] == ["created", "acknowledged", "dispatched", "resolved"]
+    assert [e["text"] for e in timeline[1:]] == [
+        "Acknowledged by dispatcher1: calling the tourist", "Dispatched Karon Police 1 by dispatcher1",
+        "Resolved by dispatcher1: found safe (at the hotel)"]
     assert [a for a in audit_actions(app, card_id) if a != "incident.read"] == [
         "incident.acknowledged", "incident.dispatched", "incident.resolved"]
 
@@ -189,7 +189,7 @@ def test_two_dispatchers_acknowledging_at_once_one_wins(app, auth, factories):
         t.join()
     assert sorted(codes) == [200, 409]
     timeline = app.test_client().get(f"{BASE}/incidents/{incident_id}", headers=headers[0]).get_json()["timeline"]
-    assert [e["type"] for e in timeline] == ["created", "acknowledged"]
+    assert [e["kind"] for e in timeline] == ["created", "acknowledged"]
 
 
 def test_events_commit_in_seq_order_so_a_resume_never_skips_one(app, factories):
