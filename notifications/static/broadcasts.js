@@ -1,11 +1,15 @@
-/* Safety broadcasts for the 191 console: compose (draw a polygon on the map or pick a zone)
- * and send; the broadcasts in force drawn on the map and listed, with their CAP documents.
+/* Safety broadcasts for the 191 console: compose (one of the pre-written templates, in every
+ * language, or free text; draw a polygon on the map or pick a zone), see who would receive it by
+ * language before sending (POST /api/v1/broadcasts/preview), and send; the broadcasts in force
+ * drawn on the map and listed, with their CAP documents.
  *
- *   PTSBroadcasts.mount({map, getToken, container})
+ *   PTSBroadcasts.mount({map, getToken, container, formatTime?})
  *
  * `map` is the console's Leaflet map, `getToken()` returns the dispatcher's access token and
- * `container` is the element the panel is built in. Mounting again (after a new sign-in)
- * rebuilds the panel. Every text from the server is inserted as text, never as HTML.
+ * `container` is the element the panel is built in; `formatTime(iso)` writes a time (default:
+ * Bangkok time with its offset). Mounting again (after a new sign-in) rebuilds the panel.
+ * `PTSBroadcasts.current().draft({template, severity, area})` fills the form (area: {zone_id} or
+ * a GeoJSON Polygon), e.g. from a marine warning. Every text from the server is inserted as text.
  */
 (function () {
   "use strict";
@@ -17,7 +21,13 @@
                       ["24", "24 h"], ["72", "3 d"]];
   var COLORS = { Extreme: "#7b0000", Severe: "#d7301f", Moderate: "#f08c00", Minor: "#1971c2" };
   var REFRESH_MS = 60000;
+  var PREVIEW_DELAY_MS = 300;
   var mounted = null;
+
+  var bangkokTime = (function () {
+    var fmt = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Bangkok", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    return function (iso) { return iso ? fmt.format(new Date(iso)) + " (UTC+7)" : "—"; };
+  })();
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -55,15 +65,21 @@
       throw new Error("PTSBroadcasts.mount needs {map, getToken, container}");
     }
     if (mounted) mounted.destroy();
-    mounted = new Panel(options.map, options.getToken, options.container);
+    mounted = new Panel(options.map, options.getToken, options.container, options.formatTime || bangkokTime);
     return mounted;
   }
 
-  function Panel(map, getToken, container) {
+  function Panel(map, getToken, container, formatTime) {
     var self = this;
     this.map = map;
     this.getToken = getToken;
     this.container = container;
+    this.formatTime = formatTime;
+    this.templates = {};
+    this.template = null;
+    this.pendingDraft = null;
+    this.previewTimer = null;
+    this.previewSeq = 0;
     this.vertices = [];
     this.drawing = false;
     this.zoneId = null;
@@ -73,12 +89,14 @@
     injectStyle();
     this.build();
     this.loadZones();
+    this.loadTemplates();
     this.refresh();
     this.timer = setInterval(function () { self.refresh(); }, REFRESH_MS);
   }
 
   Panel.prototype.destroy = function () {
     clearInterval(this.timer);
+    clearTimeout(this.previewTimer);
     this.stopDrawing();
     this.map.removeLayer(this.activeLayer);
     this.map.removeLayer(this.draftLayer);
@@ -107,8 +125,14 @@
       severity: select("severity", SEVERITIES, "Severe"),
       urgency: select("urgency", URGENCIES, "Immediate"),
       expires: select("expires", EXPIRY_HOURS, "6"),
-      zone: select("zone", [["", "— เลือกเขต · pick a zone —"]], "")
+      zone: select("zone", [["", "— เลือกเขต · pick a zone —"]], ""),
+      template: select("template", [["", "— ข้อความเอง · free text —"]], ""),
+      language: select("preview_language", [["en", "English"]], "en")
     };
+    this.templatePreview = el("div", { class: "ptsb-template-preview", lang: "en" }, [
+      el("strong", { class: "ptsb-tp-headline" }), el("div", { class: "ptsb-tp-message" })]);
+    this.templatePreview.hidden = true;
+    this.recipients = el("div", { class: "ptsb-recipients", role: "status" });
     this.drawButton = el("button", { type: "button", class: "ptsb-draw", text: "วาดพื้นที่ · Draw area" });
     this.clearButton = el("button", { type: "button", class: "ptsb-clear", text: "ล้าง · Clear" });
     this.areaInfo = el("div", { class: "ptsb-area-info meta", text: "ยังไม่ได้เลือกพื้นที่ · No area yet" });
@@ -116,9 +140,13 @@
     this.list = el("ul", { class: "ptsb-list" });
     this.sendButton = el("button", { type: "submit", class: "ptsb-send", text: "ส่งประกาศ · Send broadcast" });
     var form = el("form", { class: "ptsb-form", novalidate: "novalidate" }, [
+      el("div", { class: "ptsb-row" }, [field("แม่แบบ · Template", f.template),
+        field("ดูข้อความในภาษา · Preview in", f.language)]),
+      this.templatePreview,
       el("div", { class: "ptsb-area" }, [this.drawButton, this.clearButton]),
       field("หรือเขต · or a zone", f.zone),
       this.areaInfo,
+      this.recipients,
       field("หัวข้อ · Headline (EN)", f.headline),
       field("ข้อความ · Message (EN)", f.message),
       field("สิ่งที่ควรทำ · What to do (optional)", f.instruction),
@@ -136,10 +164,13 @@
     });
     this.clearButton.addEventListener("click", function () { self.clearArea(); });
     f.zone.addEventListener("change", function () { self.pickZone(f.zone.value); });
+    f.template.addEventListener("change", function () { self.pickTemplate(f.template.value); });
+    f.language.addEventListener("change", function () { self.showTemplateText(); });
+    f.severity.addEventListener("change", function () { if (!self.zoneId) self.drawDraft(); });
     this.container.textContent = "";
     this.container.appendChild(el("div", { class: "ptsb" }, [
       el("h3", { text: "ประกาศเตือนภัย · Safety broadcast" }), form,
-      el("h3", { text: "ประกาศที่มีผล · Active broadcasts" }), this.list
+      el("h3", { class: "ptsb-active-head", text: "ประกาศที่มีผล · Active broadcasts" }), this.list
     ]));
   };
 
@@ -183,6 +214,7 @@
   };
 
   Panel.prototype.describeArea = function () {
+    this.schedulePreview();
     if (this.zoneId) return;
     this.areaInfo.textContent = this.vertices.length >= 3
       ? "รูปหลายเหลี่ยม " + this.vertices.length + " จุด · Polygon of " + this.vertices.length + " points"
@@ -196,6 +228,7 @@
     this.form.zone.value = "";
     this.draftLayer.clearLayers();
     this.areaInfo.textContent = "ยังไม่ได้เลือกพื้นที่ · No area yet";
+    this.schedulePreview();
   };
 
   Panel.prototype.loadZones = function () {
@@ -210,6 +243,7 @@
         var label = (p.name || ("#" + p.id)) + (p.kind ? " (" + p.kind + ")" : "");
         self.form.zone.appendChild(el("option", { value: String(p.id), text: label }));
       });
+      if (self.pendingDraft) self.draft(self.pendingDraft);
     }).catch(function () {});
   };
 
@@ -224,6 +258,108 @@
     layer.addTo(this.draftLayer);
     try { this.map.fitBounds(layer.getBounds(), { maxZoom: 14 }); } catch (e) { /* empty geometry */ }
     this.areaInfo.textContent = "เขต · Zone: " + (feature.properties.name || this.zoneId);
+    this.schedulePreview();
+  };
+
+  // --- templates: pre-written in every language; the form shows the English text ----------------
+  Panel.prototype.loadTemplates = function () {
+    var self = this;
+    this.api("GET", "/api/v1/broadcasts/templates").then(function (res) {
+      if (res.status !== 200 || !res.data.items) return;
+      var langs = {};
+      res.data.items.forEach(function (t) {
+        self.templates[t.id] = t;
+        self.form.template.appendChild(el("option", { value: t.id, text: t.headline.en || t.id }));
+        Object.keys(t.headline || {}).forEach(function (tag) { langs[tag] = true; });
+      });
+      var order = Object.keys(langs).sort(function (a, b) { return a === "en" ? -1 : b === "en" ? 1 : a < b ? -1 : 1; });
+      self.form.language.textContent = "";
+      order.forEach(function (tag) {
+        self.form.language.appendChild(el("option", { value: tag, text: tag }));
+      });
+      self.api("GET", "/api/v1/languages").then(function (lr) {  // the languages' own names
+        (lr.data && lr.data.supported || []).forEach(function (l) {
+          var option = self.form.language.querySelector('option[value="' + l.tag + '"]');
+          if (option) option.textContent = l.tag + " · " + l.name;
+        });
+      }).catch(function () {});
+      if (self.pendingDraft) self.draft(self.pendingDraft);
+    }).catch(function () {});
+  };
+
+  Panel.prototype.pickTemplate = function (id) {
+    var t = id ? this.templates[id] : null;
+    var f = this.form;
+    this.template = t || null;
+    if (t) {
+      f.headline.value = t.headline.en || "";
+      f.message.value = t.message.en || "";
+      if (t.severity) f.severity.value = t.severity;
+      if (t.urgency) f.urgency.value = t.urgency;
+      if (!this.zoneId) this.drawDraft();
+    }
+    f.template.value = t ? t.id : "";
+    this.showTemplateText();
+  };
+
+  Panel.prototype.showTemplateText = function () {
+    var t = this.template, tag = this.form.language.value || "en";
+    this.templatePreview.hidden = !t;
+    if (!t) return;
+    var rtl = /^(ar|he|fa|ur)\b/.test(tag);
+    this.templatePreview.setAttribute("lang", tag);
+    this.templatePreview.setAttribute("dir", rtl ? "rtl" : "ltr");
+    this.templatePreview.querySelector(".ptsb-tp-headline").textContent = t.headline[tag] || t.headline.en || "";
+    this.templatePreview.querySelector(".ptsb-tp-message").textContent = t.message[tag] || t.message.en || "";
+  };
+
+  // Fill the form from a draft (e.g. a marine warning's): {template, severity, area: {zone_id} | Polygon}.
+  Panel.prototype.draft = function (draft) {
+    if (!draft) return;
+    this.pendingDraft = null;
+    if (draft.template && !this.templates[draft.template]) this.pendingDraft = draft;  // not loaded yet
+    if (draft.template && this.templates[draft.template]) this.pickTemplate(draft.template);
+    if (draft.severity) { this.form.severity.value = draft.severity; }
+    var area = draft.area;
+    if (area && area.zone_id) {
+      if (!this.zones || !this.zones[area.zone_id]) { this.pendingDraft = draft; return; }
+      this.form.zone.value = String(area.zone_id);
+      this.pickZone(String(area.zone_id));
+    } else if (area && area.type === "Polygon" && area.coordinates && area.coordinates[0]) {
+      this.clearArea();
+      var ring = area.coordinates[0].slice(0, -1);
+      this.vertices = ring.map(function (c) { return [c[1], c[0]]; });
+      this.drawDraft();
+      this.describeArea();
+    }
+  };
+
+  // --- who would receive it, by language, before sending ------------------------------------
+  Panel.prototype.schedulePreview = function () {
+    var self = this;
+    clearTimeout(this.previewTimer);
+    this.previewTimer = setTimeout(function () { self.preview(); }, PREVIEW_DELAY_MS);
+  };
+
+  Panel.prototype.preview = function () {
+    var self = this, area = this.area(), seq = ++this.previewSeq;
+    this.lastPreview = null;
+    if (!area) { this.recipients.textContent = ""; this.recipients.removeAttribute("data-recipients"); return Promise.resolve(null); }
+    this.recipients.textContent = "กำลังนับผู้รับ… · Counting recipients…";
+    return this.api("POST", "/api/v1/broadcasts/preview", { area: area }).then(function (res) {
+      if (seq !== self.previewSeq) return null;
+      if (res.status !== 200) { self.recipients.textContent = "นับผู้รับไม่ได้ · Recipients unknown: " + describeError(res); return null; }
+      self.lastPreview = res.data;
+      self.recipients.setAttribute("data-recipients", String(res.data.recipients));
+      self.recipients.textContent = "";
+      self.recipients.appendChild(el("strong", { text: "ผู้รับ " + res.data.recipients + " คน · " + res.data.recipients + " recipient(s)" }));
+      var list = el("ul", { class: "ptsb-languages" });
+      (res.data.languages || []).forEach(function (l) {
+        list.appendChild(el("li", { "data-lang": l.tag, text: l.name + " (" + l.tag + "): " + l.count }));
+      });
+      self.recipients.appendChild(list);
+      return res.data;
+    }).catch(function () { if (seq === self.previewSeq) self.recipients.textContent = ""; return null; });
   };
 
   Panel.prototype.area = function () {
@@ -241,9 +377,14 @@
   };
 
   Panel.prototype.payload = function () {
-    var f = this.form;
+    var f = this.form, t = this.template;
     var body = { headline: f.headline.value.trim(), message: f.message.value.trim(), severity: f.severity.value,
                  urgency: f.urgency.value, area: this.area() };
+    if (t) {  // each recipient reads the template in their language; edited English text is sent as written
+      body.template = t.id;
+      if (!body.headline || body.headline === (t.headline.en || "").trim()) delete body.headline;
+      if (!body.message || body.message === (t.message.en || "").trim()) delete body.message;
+    }
     if (f.instruction.value.trim()) body.instruction = f.instruction.value.trim();
     if (f.headlineTh.value.trim() && f.messageTh.value.trim()) {
       body.translations = { th: { headline: f.headlineTh.value.trim(), message: f.messageTh.value.trim() } };
@@ -257,8 +398,9 @@
     this.stopDrawing();
     var body = this.payload();
     if (!body.area) return this.say("โปรดเลือกพื้นที่ · Draw an area or pick a zone first", "error");
-    if (!body.headline || !body.message) return this.say("โปรดกรอกหัวข้อและข้อความ · Headline and message are required", "error");
-    if (!window.confirm("ส่งประกาศนี้? · Send this broadcast to every tourist in the area?\n\n" + body.headline)) return;
+    if (!body.template && (!body.headline || !body.message)) return this.say("โปรดกรอกหัวข้อและข้อความ · Headline and message are required", "error");
+    var who = this.lastPreview ? " (" + this.lastPreview.recipients + ")" : "";
+    if (!window.confirm("ส่งประกาศนี้? · Send this broadcast to every tourist in the area" + who + "?\n\n" + (body.headline || this.form.headline.value))) return;
     this.sendButton.disabled = true;
     this.say("กำลังส่ง… · Sending…");
     this.api("POST", "/api/v1/broadcasts", body).then(function (res) {
@@ -267,6 +409,7 @@
         self.say("ส่งถึงนักท่องเที่ยว " + res.data.recipients + " คน · Sent to " + res.data.recipients + " tourist(s)", "ok");
         self.form.headline.value = self.form.message.value = self.form.instruction.value = "";
         self.form.headlineTh.value = self.form.messageTh.value = "";
+        self.pickTemplate("");
         self.clearArea();
         self.refresh();
       } else {
@@ -313,12 +456,10 @@
         self.api("POST", "/api/v1/broadcasts/" + b.id + "/cancel").then(function () { self.refresh(); });
       });
       var cap = el("a", { href: b.cap_url, target: "_blank", rel: "noopener", text: "CAP" });
-      var when = new Date(b.created_at);
       var item = el("li", { "data-broadcast-id": String(b.id) }, [
         el("strong", { text: b.headline }),
         el("div", { class: "meta", text: b.severity + " · " + b.urgency + " · " + b.recipients + " คน/tourists · " +
-          when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) +
-          (b.expires_at ? " → " + new Date(b.expires_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "") }),
+          self.formatTime(b.created_at) + (b.expires_at ? " → " + self.formatTime(b.expires_at) : "") }),
         el("div", {}, [cap, document.createTextNode(" "), cancel])
       ]);
       item.style.borderLeftColor = color;

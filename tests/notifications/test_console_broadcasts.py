@@ -37,6 +37,7 @@ def test_a_dispatcher_draws_an_area_on_the_console_map_and_broadcasts(app, runne
         page.fill("#username", "malee")
         page.fill("#password", "191-phuket-safe")
         page.click("#signin-form button[type=submit]")
+        page.click("#broadcast-open")  # the composer lives in its own dialog
         panel = page.locator("#broadcasts .ptsb")
         expect(panel).to_be_visible(timeout=10000)
         # the zones of `flask seed` can be picked as the area
