@@ -33,7 +33,11 @@ from backend.tracking.models import Device
 CARD_TOKEN_TYPE = "pts-card+jwt"
 ALGORITHM = keys.ALGORITHM
 PHUKET_TZ = timezone(timedelta(hours=7), "ICT")  # Thailand: UTC+7, no daylight saving
-NAME_CLAIM_MAX = 64  # characters of the name carried in the QR (the printed card shows it all)
+# UTF-8 bytes of the name carried in the QR (the printed card and every API reply show it all).
+# The QR's size follows the token's length: with at most 48 bytes of name every token fits a
+# version-16 symbol at level M (81 modules + the quiet zone), which the printed card draws with
+# modules of at least 0.5 mm (backend/cards/static/cards.css; measured by tests/cards/test_print_qr.py).
+NAME_CLAIM_MAX_BYTES = 48
 MAX_TOKEN_LENGTH = 4096
 MAX_STAY_DAYS = {CardKind.TOURIST.value: 366, CardKind.RESIDENT.value: 5 * 366}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -181,8 +185,16 @@ def _new_card_id() -> str:
             return candidate
 
 
-def _display_name(full_name: str) -> str:
-    return full_name if len(full_name) <= NAME_CLAIM_MAX else full_name[: NAME_CLAIM_MAX - 1] + "…"
+def display_name_claim(full_name: str) -> str:
+    """The name as the QR carries it: whole when it fits ``NAME_CLAIM_MAX_BYTES``, else cut with "…"."""
+    if len(full_name.encode("utf-8")) <= NAME_CLAIM_MAX_BYTES:
+        return full_name
+    budget = NAME_CLAIM_MAX_BYTES - len("…".encode())
+    n = len(full_name.encode("utf-8")[:budget].decode("utf-8", errors="ignore"))
+    # never keep a letter without the marks that follow it (Thai vowels and tones, accents)
+    while n > 0 and unicodedata.category(full_name[n]) == "Mn":
+        n -= 1
+    return full_name[:n].rstrip() + "…"
 
 
 def sign_card_token(card: Card) -> str:
@@ -194,7 +206,7 @@ def sign_card_token(card: Card) -> str:
         "jti": card.jti,
         "iat": int(card.issued_at.timestamp()),
         "exp": int(card.expires_at.timestamp()),
-        "name": _display_name(card.tourist.full_name),
+        "name": display_name_claim(card.tourist.full_name),
         "nationality": card.tourist.nationality,
         "kind": card.kind,
     }

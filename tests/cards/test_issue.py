@@ -95,7 +95,16 @@ def test_long_name_is_shortened_in_the_qr_only(client, officer):
     card = client.get(f"/api/v1/cards/{body['card_id']}", headers=officer).get_json()
     assert card["full_name"] == name.strip()
     claims = verify_offline(client.get("/.well-known/jwks.json").get_json(), body["card_token"])
-    assert len(claims["name"]) == 64 and claims["name"].endswith("…")
+    assert len(claims["name"].encode()) <= 48 and claims["name"].endswith("…")
+    assert claims["name"] == "Maximilian Alexander Maximilian Alexander Max…"
+
+
+@pytest.mark.parametrize("name", ["สมชาย ใจดี รักชาติไทยแลนด์ ภูเก็ตบุรี", "Иван Петрович Сидоров-Кузнецов Младший"])
+def test_a_long_name_in_another_script_is_cut_at_a_character_in_the_qr(client, officer, name):
+    body = client.post("/api/v1/cards", json=payload(full_name=name), headers=officer).get_json()
+    claims = verify_offline(client.get("/.well-known/jwks.json").get_json(), body["card_token"])
+    assert len(claims["name"].encode()) <= 48 and claims["name"].endswith("…")
+    assert name.startswith(claims["name"][:-1].rstrip())
 
 
 def _tomorrow(days: int = 1) -> str:

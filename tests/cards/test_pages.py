@@ -101,7 +101,9 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
             # a reprint (no code known): the officer issues a fresh one, the old code stops working
             page.emulate_media(media="screen")
             page.goto(f"{server}/checkpoint")
-            page.fill("#manage-card-id", display_id.lower())
+            page.fill("#find-q", display_id.lower())  # the card id as typed finds the card
+            page.click("#find-button")
+            page.wait_for_selector("#chosen", state="visible")
             page.click("#reprint-button")
             page.wait_for_url(f"**/cards/{card_id}/print")
             page.wait_for_selector("body[data-ready='1']")
@@ -118,7 +120,9 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
 
             # departure: the officer closes the card
             page.goto(f"{server}/checkpoint")
-            page.fill("#manage-card-id", card_id)
+            page.fill("#find-q", card_id)
+            page.click("#find-button")
+            page.wait_for_selector("#chosen", state="visible")
             page.click("#close-button")
             expect(page.locator("#manage-message")).to_contain_text("closed")
             assert errors == []

@@ -1,4 +1,5 @@
-/* The immigration officer's page: sign in, issue a card, then print it; reprint, close, revoke. */
+/* The immigration officer's page: sign in, issue a card, then print it; find a card by passport
+   number, name or card id to reprint, close or revoke it. Text goes in with textContent only. */
 "use strict";
 
 (() => {
@@ -10,7 +11,7 @@
     const signedIn = !!grant && grant.expiresAt > Date.now();
     $("signin-section").hidden = signedIn;
     $("issue-section").hidden = !signedIn;
-    $("manage-section").hidden = !signedIn;
+    $("find-section").hidden = !signedIn;
     $("who").hidden = !signedIn;
     if (signedIn) {
       $("who-name").textContent = `${grant.username} (${grant.role})`;
@@ -98,27 +99,116 @@
     }
   });
 
+  // --- finding a card ---------------------------------------------------------------
+  const STATUS_TH = {active: "ใช้งานได้", revoked: "ถูกเพิกถอน", closed: "ปิดแล้ว", expired: "หมดอายุ"};
+  const found = {q: null, cursor: null, items: [], chosen: null};
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else node.setAttribute(k, v);
+    }
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  }
+
+  function statusText(status) { return `${status} · ${STATUS_TH[status] || status}`; }
+
+  function resultItem(card) {
+    const button = el("button", {type: "button", class: "result", "data-card-id": card.card_id},
+      el("strong", {class: "name", text: card.full_name}),
+      card.latin_name ? el("span", {class: "latin", text: card.latin_name}) : null,
+      el("span", {text: `${card.nationality} · ${card.passport_number}`}),
+      el("span", {class: "mono", text: card.card_id_display}),
+      el("span", {class: `status status-${card.status}`, text: statusText(card.status)}),
+      el("span", {text: `valid until ${CardDates.printed(card.stay_until)}`}));
+    button.addEventListener("click", () => choose(card));
+    return el("li", {}, button);
+  }
+
+  function renderResults() {
+    $("find-results").replaceChildren(...found.items.map(resultItem));
+    $("find-more").hidden = !found.cursor;
+  }
+
+  async function find(more) {
+    const message = $("find-message");
+    const q = more ? found.q : $("find-q").value.trim();
+    message.textContent = "";
+    if (q.length < 2) { message.textContent = "Type at least 2 characters · พิมพ์อย่างน้อย 2 ตัวอักษร"; return; }
+    const params = new URLSearchParams({q, limit: "20"});
+    if (more && found.cursor) params.set("cursor", found.cursor);
+    $("find-button").disabled = true;
+    try {
+      const page = await (await Staff.api(`/api/v1/cards?${params}`)).json();
+      if (!more) Object.assign(found, {q, items: [], chosen: null});
+      found.items.push(...page.items);
+      found.cursor = page.next_cursor;
+      if (!more) $("chosen").hidden = true;
+      renderResults();
+      if (!found.items.length) message.textContent = "No card found · ไม่พบบัตร";
+      else message.textContent = `${found.items.length} card(s) found · พบ ${found.items.length} ใบ`;
+      if (found.items.length === 1 && !more) choose(found.items[0]);
+    } catch (error) {
+      if (error.status === 401) { show(); $("signin-error").textContent = "Your session has ended: sign in again."; }
+      else if (error.status === 403) message.textContent = "Immigration officers only · สำหรับเจ้าหน้าที่ตรวจคนเข้าเมือง";
+      else message.textContent = error.message;
+    } finally {
+      $("find-button").disabled = false;
+    }
+  }
+
+  function choose(card) {
+    found.chosen = card;
+    $("c-card-id").textContent = card.card_id_display;
+    $("c-status").textContent = statusText(card.status);
+    $("c-status").className = `status status-${card.status}`;
+    $("c-name").textContent = card.full_name;
+    $("c-latin").textContent = card.latin_name || "—";
+    $("c-nationality").textContent = card.nationality;
+    $("c-passport").textContent = card.passport_number;
+    $("c-valid").textContent = CardDates.printed(card.stay_until);
+    $("manage-message").textContent = card.revoke_reason ? `Revoked: ${card.revoke_reason}` : "";
+    const active = card.status === "active";
+    $("close-button").disabled = !active;
+    $("revoke-button").disabled = card.status === "revoked";
+    $("chosen").hidden = false;
+    for (const item of document.querySelectorAll("#find-results .result")) {
+      item.setAttribute("aria-pressed", String(item.dataset.cardId === card.card_id));
+    }
+  }
+
   async function manage(action) {
-    const cardId = $("manage-card-id").value.trim();
+    const card = found.chosen;
     const message = $("manage-message");
     message.textContent = "";
-    if (!cardId) { message.textContent = "Enter the card id."; return; }
+    if (!card) return;
+    if (action === "reprint") { location.assign(card.links.print); return; }
+    const json = action === "revoke" ? {reason: $("manage-reason").value.trim()} : undefined;
+    if (action === "revoke" && !json.reason) {
+      message.textContent = "Give a reason for the revocation · กรุณาระบุเหตุผล";
+      $("manage-reason").focus();
+      return;
+    }
     try {
-      if (action === "reprint") {
-        const card = await (await Staff.api(`/api/v1/cards/${encodeURIComponent(cardId)}`)).json();
-        location.assign(card.links.print);
-        return;
-      }
-      const json = action === "revoke" ? {reason: $("manage-reason").value.trim()} : undefined;
-      if (action === "revoke" && !json.reason) { message.textContent = "Give a reason for the revocation."; return; }
-      const response = await Staff.api(`/api/v1/cards/${encodeURIComponent(cardId)}/${action}`, {method: "POST", json});
-      const card = await response.json();
-      message.textContent = `Card ${card.card_id_display}: ${card.status}.`;
+      const response = await Staff.api(`/api/v1/cards/${encodeURIComponent(card.card_id)}/${action}`,
+                                       {method: "POST", json});
+      const updated = await response.json();
+      Object.assign(card, {status: updated.status, revoke_reason: updated.revoke_reason});
+      renderResults();
+      choose(card);
+      message.textContent = `Card ${updated.card_id_display}: ${statusText(updated.status)}.` +
+        (updated.revoke_reason ? ` (${updated.revoke_reason})` : "");
+      $("manage-reason").value = "";
     } catch (error) {
       message.textContent = error.message;
     }
   }
 
+  $("find").addEventListener("submit", (event) => { event.preventDefault(); find(false); });
+  $("find-more").addEventListener("click", () => find(true));
   $("reprint-button").addEventListener("click", () => manage("reprint"));
   $("close-button").addEventListener("click", () => manage("close"));
   $("revoke-button").addEventListener("click", () => manage("revoke"));

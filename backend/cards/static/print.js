@@ -32,10 +32,9 @@
     $("f-code").textContent = code;
   }
 
-  function validUntil(card) {
-    const [y, m, d] = card.stay_until.split("-");
-    return `${d}/${m}/${y}`;
-  }
+  // The printed "valid until" is the card's stay_until date as it is (a Thai date), never a
+  // timestamp converted through this PC's time zone (CardDates in staff.js).
+  const validUntil = (card) => CardDates.printed(card.stay_until);
 
   async function load() {
     if (!Staff.session()) {
@@ -48,6 +47,10 @@
     const code = takeCodeFromFragment();
     const card = await (await Staff.api(`/api/v1/cards/${cardId}`)).json();
     $("f-name").textContent = card.full_name;
+    if (card.latin_name && card.latin_name !== card.full_name.toUpperCase()) {
+      $("f-latin").textContent = card.latin_name;
+      $("f-latin").hidden = $("f-latin-label").hidden = false;
+    }
     $("f-nationality").textContent = card.nationality;
     $("f-card-id").textContent = card.card_id_display;
     $("f-card-id-2").textContent = card.card_id_display;
