@@ -35,7 +35,15 @@
     revoked: "บัตรถูกเพิกถอนแล้ว",
     closed: "บัตรถูกปิดแล้ว ผู้ถือบัตรเดินทางออกจากภูเก็ตแล้ว",
     card_mismatch: "หมายเลขบัตรที่พิมพ์ไม่ตรงกับบัตรที่สแกน",
+    passport_mismatch: "หมายเลขบัตรและเลขหนังสือเดินทางไม่ตรงกัน",
   };
+
+  // The date printed on the card ("valid until") is its stay_until, a Thai date: shown as it is,
+  // never through new Date() and this PC's time zone (expires_at shown in Bangkok is the next day).
+  function printedDate(isoDate) {
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate || "");
+    return match ? match[3] + "/" + match[2] + "/" + match[1] : "—";
+  }
 
   const state = { token: null, role: null, hotelId: null, username: null, guests: [], timer: null,
                   stream: null, scanning: false, confirming: null };
@@ -65,7 +73,10 @@
   }
 
   class ApiError extends Error {
-    constructor(status, body) { super((body && body.message) || "HTTP " + status); this.status = status; this.body = body; }
+    constructor(status, body, headers) {
+      super((body && body.message) || "HTTP " + status);
+      this.status = status; this.body = body; this.headers = headers || {};
+    }
   }
   async function api(method, path, body) {
     const headers = { Accept: "application/json" };
@@ -82,7 +93,7 @@
     if (response.status === 401 && state.token) {
       signOut("Your session has ended; please sign in again. / กรุณาเข้าสู่ระบบอีกครั้ง");
     }
-    if (!response.ok) throw new ApiError(response.status, data);
+    if (!response.ok) throw new ApiError(response.status, data, { retryAfter: response.headers.get("Retry-After") });
     return { status: response.status, data };
   }
 
@@ -343,9 +354,10 @@
       if (!data.valid) { showRefusal(data.reason, data.message, data.card); return; }
       pending = body;
       $("r-name").textContent = data.card.full_name;
+      $("r-latin").textContent = data.card.latin_name || "—";
       $("r-nationality").textContent = data.card.nationality;
       $("r-card").textContent = cardId(data.card.card_id);
-      $("r-valid").textContent = new Date(data.card.expires_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      $("r-valid").textContent = printedDate(data.card.stay_until);
       $("r-here").hidden = !data.stay;
       $("r-elsewhere").hidden = !data.staying_elsewhere;
       $("room").value = data.stay && data.stay.room ? data.stay.room : "";
@@ -373,8 +385,7 @@
       $("card-id").value = "";
       scanMessage("");
       const message = $("checkin-message");
-      message.textContent = (status === 201 ? "Checked in: " : "Already checked in: ") + data.full_name +
-        (data.room ? " · room " + data.room : "") + (status === 201 ? " / เช็คอินเรียบร้อย" : " / เช็คอินแล้ว");
+      message.textContent = checkedInMessage(status, data);
       message.hidden = false;
       await refreshGuests();
     } catch (err) {
@@ -382,6 +393,59 @@
       else if (err.status !== 401) scanMessage(err.message);
     } finally {
       $("checkin-button").disabled = false;
+    }
+  }
+
+  // --- check-in without a camera: card id + passport number ----------------------------
+  function checkedInMessage(status, data) {
+    return (status === 201 ? "Checked in: " : "Already checked in: ") + data.full_name +
+      (data.latin_name && data.latin_name !== data.full_name.toUpperCase() ? " (" + data.latin_name + ")" : "") +
+      (data.room ? " · room " + data.room : "") + " · valid until " + printedDate(data.stay_until) +
+      (status === 201 ? " / เช็คอินเรียบร้อย" : " / เช็คอินแล้ว");
+  }
+
+  async function checkInByPassport(event) {
+    event.preventDefault();
+    const error = $("passport-error");
+    error.hidden = true;
+    $("checkin-message").hidden = true;
+    resetResult();
+    const cardIdText = $("np-card-id").value.trim();
+    const passport = $("np-passport").value.trim();
+    if (!cardIdText || !passport) {
+      error.textContent = "Type the card id and the passport number. / กรุณากรอกหมายเลขบัตรและเลขหนังสือเดินทาง";
+      error.hidden = false;
+      return;
+    }
+    $("passport-button").disabled = true;
+    try {
+      const room = $("np-room").value.trim();
+      const { status, data } = await api("POST", "/api/v1/hotels/" + state.hotelId + "/checkins",
+        { card_id: cardIdText, passport_number: passport, room: room || null });
+      $("passport-form").reset();
+      const message = $("checkin-message");
+      message.textContent = checkedInMessage(status, data);
+      message.hidden = false;
+      await refreshGuests();
+    } catch (err) {
+      if (err.status === 422 && err.body && err.body.reason) {
+        showRefusal(err.body.reason, err.body.message, null);
+      } else if (err.status === 422 && err.body && err.body.errors) {
+        const fields = (err.body.errors.json) || {};
+        error.textContent = Object.entries(fields).map(([k, v]) => k + ": " + [].concat(v).join(" ")).join(" · ") ||
+          err.message;
+        error.hidden = false;
+      } else if (err.status === 429) {
+        const minutes = Math.max(1, Math.ceil(Number((err.headers && err.headers.retryAfter) || 300) / 60));
+        error.textContent = "Too many wrong card id / passport pairs: wait about " + minutes + " min. " +
+          "/ ลองผิดหลายครั้งเกินไป กรุณารอประมาณ " + minutes + " นาที";
+        error.hidden = false;
+      } else if (err.status !== 401) {
+        error.textContent = err.message;
+        error.hidden = false;
+      }
+    } finally {
+      $("passport-button").disabled = false;
     }
   }
 
@@ -426,7 +490,8 @@
   function renderGuests() {
     const query = $("filter").value.trim().toLowerCase();
     const rows = state.guests
-      .filter((g) => !query || [g.full_name, g.room || "", g.card_id, g.nationality].join(" ").toLowerCase().includes(query))
+      .filter((g) => !query || [g.full_name, g.latin_name || "", g.room || "", g.card_id, g.nationality].join(" ")
+        .toLowerCase().includes(query))
       .map(guestRow);
     $("guest-rows").replaceChildren(...rows);
     $("no-guests").hidden = state.guests.length > 0;
@@ -447,7 +512,10 @@
     return el("tr", { class: "guest status-" + key, "data-stay-id": String(g.stay_id), "data-status": g.status },
       el("td", { class: "status-cell" }, el("span", { class: "badge status-" + key }, bilingual(STATUS[key]))),
       el("td", {}, el("div", { class: "name", text: g.full_name }),
-        el("div", { class: "muted", text: g.nationality + " · " + cardId(g.card_id) }), cardNote),
+        g.latin_name && g.latin_name !== g.full_name.toUpperCase()
+          ? el("div", { class: "latin", text: g.latin_name }) : null,
+        el("div", { class: "muted", text: g.nationality + " · " + cardId(g.card_id) +
+          " · valid until " + printedDate(g.stay_until) }), cardNote),
       el("td", { class: "room", text: g.room || "—" }),
       el("td", { class: "seen", text: g.tracked ? when(g.last_seen_at) : "—" }),
       el("td", {}, incidents),
@@ -488,6 +556,7 @@
     $("scan-stop").addEventListener("click", () => { stopCamera(); scanMessage(""); });
     $("qr-file").addEventListener("change", onFile);
     $("token-form").addEventListener("submit", verify);
+    $("passport-form").addEventListener("submit", checkInByPassport);
     $("checkin-form").addEventListener("submit", checkIn);
     $("checkin-cancel").addEventListener("click", () => { resetResult(); $("card-token").value = ""; });
     $("refresh").addEventListener("click", refreshGuests);
