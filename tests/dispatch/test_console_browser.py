@@ -103,7 +103,8 @@ def test_dispatcher_sees_a_live_sos_and_works_it_from_the_console(app, runner, a
         expect(page.locator("#detail")).to_be_visible()
         expect(page.locator("#detail-tourist")).to_contain_text("+39 333 1234567")
         expect(page.locator("#detail-nearby li").first).to_contain_text("km")
-        expect(page.locator("#detail-timeline li").first).to_contain_text("Opened")
+        expect(page.locator("#detail-timeline li").first).to_contain_text("Enrolled phone sent SOS (marine)")
+        expect(page.locator('#detail-tourist a[data-call="tourist"]')).to_have_attribute("href", "tel:+393331234567")
 
         page.click('[data-action="acknowledge"]')
         expect(page.locator("#alarm-banner")).to_be_hidden(timeout=5_000)
@@ -124,9 +125,9 @@ def test_dispatcher_sees_a_live_sos_and_works_it_from_the_console(app, runner, a
     detail = requests.get(f"{live_server.url}/api/v1/dispatch/incidents/{incident_id}", headers=bearer(token),
                           timeout=10).json()
     assert detail["status"] == "resolved"
-    assert detail["unit"] == "Patong marine rescue 2"
+    assert detail["unit"] == {"name": "Patong marine rescue 2"}
     assert detail["resolution"] == "rescued, taken to Patong Hospital"
-    assert [e["type"] for e in detail["timeline"]][-3:] == ["acknowledged", "dispatched", "resolved"]
+    assert [e["kind"] for e in detail["timeline"]][-3:] == ["acknowledged", "dispatched", "resolved"]
     assert {e["actor"] for e in detail["timeline"][-3:]} == {"somsak"}
     assert card_id == detail["card_id"]
 

@@ -861,14 +861,16 @@
       params = more ? Object.assign({}, state.history.params, { cursor: state.history.next }) : historyParams();
     } catch (e) { $("history-error").textContent = e.message; return Promise.resolve(); }
     if (!more) state.history = { items: [], next: null, params: params };
+    var search = state.history;  // a newer search replaces it: this answer is then dropped
     $("history-more").disabled = true;
     return api("GET", "/api/v1/dispatch/incidents?" + query(params)).then(function (data) {
+      if (search !== state.history) return;
       data.items.forEach(function (inc) { state.known[inc.id] = inc; });
       state.history.items = state.history.items.concat(data.items.map(function (i) { return i.id; }));
       state.history.next = data.next_cursor || null;
       renderHistory();
     }).catch(function (e) {
-      $("history-error").textContent = e.message;
+      if (search === state.history) $("history-error").textContent = e.message;
     }).finally(function () { $("history-more").disabled = false; });
   }
   function updateKnown(inc) {
