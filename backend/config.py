@@ -45,6 +45,10 @@ class Config:
     ENROLL_MAX_FAILURES = _int("ENROLL_MAX_FAILURES", 5)
     ENROLL_MAX_FAILURES_PER_ADDR = _int("ENROLL_MAX_FAILURES_PER_ADDR", 30)
     ENROLL_LOCKOUT_S = _int("ENROLL_LOCKOUT_S", 300)
+    # hotel check-in by card id + passport number: wrong pairs per (card, manager), per manager (hotels/README.md)
+    CHECKIN_MAX_FAILURES = _int("CHECKIN_MAX_FAILURES", 5)
+    CHECKIN_MAX_FAILURES_PER_MANAGER = _int("CHECKIN_MAX_FAILURES_PER_MANAGER", 20)
+    CHECKIN_LOCKOUT_S = _int("CHECKIN_LOCKOUT_S", 300)
     CARD_KEYS_DIR: str | None = os.environ.get("CARD_KEYS_DIR") or None
     CARD_ISSUER = os.environ.get("CARD_ISSUER", "https://safety.phuket.go.th")
     FIREBASE_CREDENTIALS: str | None = os.environ.get("FIREBASE_CREDENTIALS") or None
