@@ -53,11 +53,15 @@
     var n = p.passengers_aboard;
     return typeof n === "number" ? n : 0;
   }
-  function isLate(p) { return p.returns_by && new Date(p.returns_by).getTime() < Date.now(); }
+  function isLate(p) { return p.overdue === true || (p.returns_by && new Date(p.returns_by).getTime() < Date.now()); }
+  function tripId(f) {
+    var p = f.properties || {};
+    return p.trip_id !== undefined ? p.trip_id : (f.id !== undefined ? f.id : p.id);
+  }
 
   function boatIcon(p) {
     var late = isLate(p);
-    var label = el("div", { class: "boat-label" + (late ? " boat-late" : ""), "data-trip-id": String(p.id) }, [
+    var label = el("div", { class: "boat-label" + (late ? " boat-late" : ""), "data-trip-id": String(p.trip_id) }, [
       el("span", { class: "boat-glyph", text: "⛴" }),
       el("span", { class: "boat-name", text: p.vessel_name || "?" }),
       el("span", { class: "boat-heads", text: "👥 " + headCount(p) }),
@@ -68,11 +72,12 @@
   function boatTip(p) {
     var lines = [
       (p.vessel_name || "?") + (p.vessel_registration ? " (" + p.vessel_registration + ")" : ""),
-      (p.operator && p.operator.name ? p.operator.name + " · " : "") + (p.pier || "") + " → " + (p.destination || ""),
+      (p.operator ? (p.operator.name || p.operator) + " · " : "") + (p.pier || "") + " → " + (p.destination || ""),
       "ผู้โดยสาร · Aboard: " + headCount(p),
       "กลับภายใน · Back by: " + pts.time(p.returns_by) + (isLate(p) ? " — เกินเวลา · LATE" : ""),
     ];
-    if (p.last_position && p.last_position.recorded_at) lines.push("ตำแหน่งล่าสุด · Last fix: " + pts.time(p.last_position.recorded_at));
+    if (p.position_source === "pier") lines.push("ยังไม่มีตำแหน่งจากผู้โดยสาร · No fix yet: shown at its pier");
+    else if (p.recorded_at) lines.push("ตำแหน่งล่าสุด · Last fix: " + pts.time(p.recorded_at));
     if (p.crew_phone) lines.push("☎ " + p.crew_phone);
     var box = el("div", {});
     lines.forEach(function (line, n) { if (n) box.appendChild(el("br")); box.appendChild(document.createTextNode(line)); });
@@ -84,12 +89,12 @@
     state.trips = {};
     (fc.features || []).forEach(function (f) {
       if (!f.geometry || f.geometry.type !== "Point") return;
-      var p = f.properties || {};
+      var p = Object.assign({}, f.properties || {}, { trip_id: tripId(f) });
       var c = f.geometry.coordinates;
       var marker = L.marker([c[1], c[0]], { icon: boatIcon(p), keyboard: false, riseOnHover: true, zIndexOffset: 500 });
       marker.bindTooltip(boatTip(p), { direction: "top", offset: [0, -12] });
       marker.addTo(layer);
-      state.trips[p.id] = { properties: p, marker: marker };
+      state.trips[p.trip_id] = { properties: p, marker: marker };
     });
     state.count = Object.keys(state.trips).length;
     var count = document.getElementById("boats-count");
