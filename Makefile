@@ -75,12 +75,13 @@ demo: deps
 	$(FLASK) demo
 
 serve: deps
-	@$(if $(SIMULATE),($(FLASK) simulate --tourists $(SIMULATE) --base-url http://$(HOST):$(PORT) --wait 120 &),true)
+	@$(if $(SIMULATE),($(FLASK) simulate --tourists $(SIMULATE) --marine --base-url http://$(HOST):$(PORT) --wait 120 &),true)
 	HOST=$(HOST) PORT=$(PORT) $(PY) wsgi.py
 
-# `make run SIMULATE=20` also starts 20 simulated tourists; `make simulate` runs them against a running server.
+# `make run SIMULATE=20` also starts 20 simulated tourists and the marine scenario (boat trips, a late
+# boat, a passenger left on Phi Phi, a red flag); `make simulate` runs them against a running server.
 simulate: deps
-	$(FLASK) simulate --tourists $(or $(SIMULATE),20) --base-url http://$(HOST):$(PORT) --wait 30
+	$(FLASK) simulate --tourists $(or $(SIMULATE),20) --marine --base-url http://$(HOST):$(PORT) --wait 30
 
 # --- tools --------------------------------------------------------------------------------
 lint: deps-dev
