@@ -117,6 +117,9 @@ def _stage(app, runner, auth, factories) -> dict[str, Any]:  # noqa: ANN001
     for n in range(55):
         card = _tourist(app, factories, f"Tour Group Member {n:02d}", "KOR")
         _raise(app, card, "overdue", minutes_ago=2 * 24 * 60 + n, status="resolved", steps_s=(60, None, 600))
+    # a marine incident: labelled by its kind
+    missing = _tourist(app, factories, "Ana Costa", "BRA")
+    stage["marine"] = _raise(app, missing, "passenger_unaccounted", minutes_ago=10, lat=7.8160, lon=98.3640)
     # open incidents of the live list (enough rows to fill the column)
     for n in range(8):
         card = _tourist(app, factories, f"Overdue Walker {n}", "USA")
@@ -180,6 +183,7 @@ def test_a_shift_at_the_191_console(app, runner, auth, factories, live_server, a
         zone_id = _a_burst_is_one_row_and_a_mute_silences_it(page, api, live_server, phones, late_phone, artifacts_dir)
         _broadcast_from_a_template_with_the_recipients_languages(page, zone_id, artifacts_dir)
         _eight_rows_visible_with_the_detail_open(page, artifacts_dir)
+        _every_kind_has_a_label(page, stage)
         browser.close()
     assert errors == []
 
@@ -346,8 +350,10 @@ def _phone_intake_for_a_searched_card(page, api: _Api, stage, artifacts_dir) -> 
     page.select_option("#intake-category", "medical")
     page.fill("#intake-note", "Her husband calls: she fell on the rocks at the viewpoint")
     page.screenshot(path=str(artifacts_dir / "console-shift-intake.png"))
+    before = page.locator("#detail-title").inner_text()  # Hans's incident is still open in the detail
     page.click("#intake-form button[type=submit]")
     expect(page.locator("#intake-dialog")).to_be_hidden()
+    expect(page.locator("#detail-title")).not_to_have_text(before)
     expect(page.locator("#detail-title")).to_contain_text("SOS")
     incident_id = int(page.locator("#detail-title").inner_text().rsplit("#", 1)[1])
     created = api.get(f"/dispatch/incidents/{incident_id}")
@@ -473,3 +479,14 @@ def _eight_rows_visible_with_the_detail_open(page, artifacts_dir) -> None:  # no
     detail = page.locator("#detail").bounding_box()
     assert detail["x"] >= 0 and detail["x"] + detail["width"] <= 1440 and detail["width"] >= 400
     page.screenshot(path=str(artifacts_dir / "console-shift-1440x900.png"))
+
+
+def _every_kind_has_a_label(page, stage) -> None:  # noqa: ANN001
+    row = page.locator(f'#incident-list li[data-id="{stage["marine"]}"]')
+    expect(row).to_have_attribute("data-kind", "passenger_unaccounted")
+    expect(row.locator(".title")).to_contain_text("Passenger unaccounted — Ana Costa")
+    page.select_option("#filter-kind", "passenger_unaccounted")
+    expect(page.locator("#incident-list > li")).to_have_count(1)
+    page.select_option("#filter-kind", "")
+    assert page.evaluate("pts.kindLabel('boat_overdue')") == "เรือกลับล่าช้า · Boat overdue"
+    assert page.evaluate("pts.kindLabel('jet_ski_adrift')") == "jet_ski_adrift"  # an unknown kind: its id
