@@ -66,7 +66,7 @@ def test_sos_arrives_within_a_second_and_every_step_has_a_larger_seq(auth, facto
         assert step["id"] == created["id"] and step["status"] == status
         assert step["seq"] > seqs[-1]
         seqs.append(step["seq"])
-    assert step["resolution"] == "assisted on scene" and step["unit"] == "Patong Police 3"
+    assert step["resolution"] == "assisted on scene" and step["unit"] == {"name": "Patong Police 3"}
 
     # a refused step (resolve twice) changes nothing and emits nothing
     again = _step(live_server, token, created["id"], "resolve")
