@@ -21,6 +21,7 @@ DOMAINS = (
     "backend.cards",
     "backend.tracking",
     "backend.dispatch",
+    "backend.marine",
     "backend.marine.pages",
     "geo",
     "mobile_api",

@@ -18,16 +18,18 @@ users_cli = AppGroup("users", help="Staff accounts.")
 @click.option("--password", required=True)
 @click.option("--hotel-id", type=int, default=None)
 @click.option("--full-name", default=None)
-def create_command(username: str, role: str, password: str, hotel_id: int | None, full_name: str | None) -> None:
+@click.option("--operator-id", type=int, default=None, help="the boat operator of a marine_operator")
+def create_command(username: str, role: str, password: str, hotel_id: int | None, full_name: str | None,
+                   operator_id: int | None) -> None:
     """Create a staff account, or update the password and role of an existing one."""
     try:
         user = service.create_user(username=username, password=password, role=Role(role),
-                                   hotel_id=hotel_id, full_name=full_name)
+                                   hotel_id=hotel_id, full_name=full_name, operator_id=operator_id)
         db.session.commit()
     except ValueError as exc:
         db.session.rollback()
         raise click.UsageError(str(exc)) from exc
-    except Exception as exc:  # an unknown hotel id breaks the foreign key
+    except Exception as exc:  # an unknown hotel or operator id breaks the foreign key
         db.session.rollback()
         raise click.ClickException(f"could not create the user: {exc.__class__.__name__}") from exc
     click.echo(f"user {user.username} ({user.role}) id={user.id}")

@@ -19,6 +19,7 @@ class Role(StrEnum):
     IMMIGRATION = "immigration"
     DISPATCHER = "dispatcher"
     HOTEL_MANAGER = "hotel_manager"
+    MARINE_OPERATOR = "marine_operator"  # a boat-tour operator's staff, bound to one operator
 
 
 class User(db.Model):
@@ -31,6 +32,7 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     hotel_id: Mapped[int | None] = mapped_column(ForeignKey("hotels.id"), index=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("marine_operators.id"), index=True)
     full_name: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     # in every access token (claim ``ver``); deactivation increments it, revoking the tokens issued so far

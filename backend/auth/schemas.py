@@ -19,6 +19,7 @@ class AccessTokenSchema(Schema):
     role = fields.String(required=True)
     username = fields.String()
     hotel_id = fields.Integer(allow_none=True)
+    operator_id = fields.Integer(allow_none=True, metadata={"description": "a marine_operator's boat operator"})
 
 
 class StaffSchema(Schema):
@@ -28,6 +29,7 @@ class StaffSchema(Schema):
     username = fields.String()
     role = fields.String()
     hotel_id = fields.Integer(allow_none=True)
+    operator_id = fields.Integer(allow_none=True)
     full_name = fields.String(allow_none=True)
     is_active = fields.Boolean()
 
@@ -39,6 +41,7 @@ class UserSchema(Schema):
     username = fields.String(required=True)
     role = fields.String(required=True)
     hotel_id = fields.Integer(required=True, allow_none=True)
+    operator_id = fields.Integer(allow_none=True)
     active = fields.Boolean(required=True, attribute="is_active",
                             metadata={"description": "false: cannot sign in, its tokens and sockets are refused"})
     full_name = fields.String(allow_none=True)

@@ -55,12 +55,16 @@ def password_matches(password_hash: str, password: str) -> bool:
 
 
 def create_user(*, username: str, password: str, role: Role, hotel_id: int | None = None,
-                full_name: str | None = None) -> User:
+                full_name: str | None = None, operator_id: int | None = None) -> User:
     """Create a staff account (or reset the password and role of an existing one)."""
     if role is Role.HOTEL_MANAGER and hotel_id is None:
         raise ValueError("a hotel_manager must be bound to a hotel (--hotel-id)")
     if role is not Role.HOTEL_MANAGER and hotel_id is not None:
         raise ValueError("only a hotel_manager is bound to a hotel")
+    if role is Role.MARINE_OPERATOR and operator_id is None:
+        raise ValueError("a marine_operator must be bound to an operator (--operator-id)")
+    if role is not Role.MARINE_OPERATOR and operator_id is not None:
+        raise ValueError("only a marine_operator is bound to an operator")
     if len(password) < 8:
         raise ValueError("the password must have at least 8 characters")
     user = db.session.scalar(select(User).where(User.username == username))
@@ -72,6 +76,7 @@ def create_user(*, username: str, password: str, role: Role, hotel_id: int | Non
     user.password_hash = hash_password(password)
     user.role = role.value
     user.hotel_id = hotel_id
+    user.operator_id = operator_id
     user.full_name = full_name
     user.is_active = True
     db.session.flush()

@@ -43,6 +43,7 @@ class Login(MethodView):
             "role": grant.role,
             "username": grant.user.username,
             "hotel_id": grant.user.hotel_id,
+            "operator_id": grant.user.operator_id,
         }
 
 

@@ -20,6 +20,8 @@ class IncidentKind(StrEnum):
     LEFT_AREA = "left_area"
     DANGER_ZONE = "danger_zone"
     OVERDUE = "overdue"
+    BOAT_OVERDUE = "boat_overdue"  # a trip still at sea after its return-by time (backend.marine)
+    PASSENGER_UNACCOUNTED = "passenger_unaccounted"  # aboard a returned trip, not scanned ashore
 
 
 class IncidentStatus(StrEnum):
@@ -57,7 +59,7 @@ class Incident(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.NEW.value, index=True)
     severity: Mapped[str] = mapped_column(String(10))
     card_id: Mapped[str] = mapped_column(ForeignKey("cards.id"), index=True)
@@ -67,6 +69,9 @@ class Incident(db.Model):
     category: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
+    # the boat trip of a boat_overdue / passenger_unaccounted incident (backend.marine)
+    trip_id: Mapped[int | None] = mapped_column(ForeignKey("marine_trips.id", ondelete="SET NULL"),
+                                               index=True)
     unit: Mapped[str | None] = mapped_column(String(120))  # the unit's name (listed or free text)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
     resolution: Mapped[str | None] = mapped_column(String(120))

@@ -35,6 +35,30 @@ class ZoneRefSchema(Schema):
     name = fields.String()
 
 
+class TripRefSchema(Schema):
+    """The boat trip a marine incident is about."""
+
+    id = fields.Integer()
+    vessel_name = fields.String()
+    pier = fields.String()
+    destination = fields.String()
+    returns_by = fields.AwareDateTime()
+    passengers_aboard = fields.Integer()
+    status = fields.String()
+
+
+class ManifestEntrySchema(Schema):
+    """A passenger of the incident's boat trip."""
+
+    card_id = fields.String()
+    full_name = fields.String()
+    nationality = fields.String()
+    phone = fields.String(allow_none=True)
+    boarded_at = fields.AwareDateTime()
+    ashore_at = fields.AwareDateTime(allow_none=True)
+    last_position = fields.Dict(allow_none=True, metadata={"description": "{lat, lon, recorded_at}"})
+
+
 class IncidentSchema(Schema):
     """An incident as the 191 center sees it (and as emitted over Socket.IO)."""
 
@@ -64,6 +88,9 @@ class IncidentSchema(Schema):
     zone = fields.Method("dump_zone", allow_none=True)
     muted = fields.Method("dump_muted", metadata={
         "description": "a danger_zone incident of a zone whose danger alerts a dispatcher muted (never SOS)"})
+    trip = fields.Method("dump_trip", allow_none=True, metadata={
+        "description": "boat_overdue / passenger_unaccounted: {id, vessel_name, pier, destination, returns_by, "
+                       "passengers_aboard, status} of the boat trip (backend.marine)"})
 
     def dump_tourist(self, incident) -> dict | None:  # noqa: ANN001
         """The holder's names, nationality, phone and emergency contact (the card is loaded in bulk by lists)."""
@@ -84,6 +111,15 @@ class IncidentSchema(Schema):
         if incident.unit_id is not None and incident.listed_unit is not None:
             return UnitRefSchema().dump(incident.listed_unit)
         return {"name": incident.unit} if incident.unit else None
+
+    def dump_trip(self, incident) -> dict | None:  # noqa: ANN001
+        """The boat trip of a marine incident (no query for other incidents)."""
+        if getattr(incident, "trip_id", None) is None:
+            return None
+        from backend.marine.service import trip_brief
+
+        brief = trip_brief(incident.trip_id)
+        return None if brief is None else TripRefSchema().dump(brief)
 
     def dump_muted(self, incident) -> bool:  # noqa: ANN001
         """Whether the zone of this danger_zone incident is muted now."""
@@ -188,7 +224,8 @@ class IncidentQuerySchema(Schema):
                        "comma-separated list of these and statuses", "example": "open"})
     kind = CommaList(_kinds, metadata={"description": "comma-separated incident kinds", "example": "sos,danger_zone"})
     severity = CommaList(lambda: SEVERITIES, metadata={"description": "comma-separated severities"})
-    q = fields.String(validate=validate.Length(min=1, max=100), metadata={
+    q = fields.String(validate=[validate.Length(min=1, max=100), validate.Predicate("strip", error="q is blank")],
+                      metadata={
         "description": "the tourist's name in any script (or the passport's Latin-script name), the card id as "
                        "typed, the passport number, or the phone number with or without spaces / +66"})
     card_id = CardId()
@@ -268,6 +305,18 @@ class IncidentDetailSchema(IncidentSchema):
     card = fields.Nested(IncidentCardSchema, allow_none=True)
     stay = fields.Nested(IncidentStaySchema, allow_none=True)
     last_position = fields.Nested(IncidentLastPositionSchema, allow_none=True)
+    manifest = fields.Method("dump_manifest", allow_none=True, metadata={
+        "description": "boat_overdue / passenger_unaccounted: the trip's passengers as in GET "
+                       "/api/v1/marine/trips/{id} (null for other incidents)"})
+
+    def dump_manifest(self, incident) -> list | None:  # noqa: ANN001
+        """The trip's manifest (its read is audited with the detail read)."""
+        if getattr(incident, "trip_id", None) is None:
+            return None
+        from backend.marine.service import incident_manifest
+
+        manifest = incident_manifest(incident)
+        return None if manifest is None else ManifestEntrySchema(many=True).dump(manifest)
 
 
 class IncidentCreateSchema(Schema):

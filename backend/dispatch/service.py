@@ -123,18 +123,21 @@ def open_incident(*, card_id: str, kind: IncidentKind | str) -> Incident | None:
 def raise_incident(*, card_id: str, kind: IncidentKind, severity: Severity, lat: float | None = None,
                    lon: float | None = None, accuracy_m: float | None = None, category: str | None = None,
                    note: str | None = None, zone_id: int | None = None, at: datetime | None = None,
-                   actor: str | None = "system", detail: dict[str, Any] | None = None) -> tuple[Incident, bool]:
+                   actor: str | None = "system", detail: dict[str, Any] | None = None,
+                   trip_id: int | None = None) -> tuple[Incident, bool]:
     """Open an incident, or update the card's open one of the same kind; returns (incident, created).
 
-    A repeat updates position, note and zone and may raise the severity; it never opens a
-    second incident (a partial unique index enforces this even under concurrent requests).
+    A repeat updates position, note and zone (and the boat trip: ``trip_id``) and may raise the
+    severity; it never opens a second incident (a partial unique index enforces this even under
+    concurrent requests).
     """
     serialize_event_log()
     existing = open_incident(card_id=card_id, kind=kind)
     if existing is None:
         incident = Incident(card_id=card_id, kind=str(kind), status=IncidentStatus.NEW.value,
                             severity=str(severity), lat=lat, lon=lon, accuracy_m=accuracy_m, category=category,
-                            note=note, zone_id=zone_id, created_at=at or utcnow(), updated_at=utcnow())
+                            note=note, zone_id=zone_id, trip_id=trip_id, created_at=at or utcnow(),
+                            updated_at=utcnow())
         try:
             with db.session.begin_nested():
                 db.session.add(incident)
@@ -148,6 +151,8 @@ def raise_incident(*, card_id: str, kind: IncidentKind, severity: Severity, lat:
             return incident, True
     _update_open(existing, severity=severity, lat=lat, lon=lon, accuracy_m=accuracy_m, category=category,
                  note=note, zone_id=zone_id)
+    if trip_id is not None:
+        existing.trip_id = trip_id
     record_event(existing, "updated", actor=actor, detail=detail)
     return existing, False
 

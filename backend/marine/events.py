@@ -1,0 +1,83 @@
+"""Socket.IO events of the marine domain to the 191 center (namespace ``/dispatch``).
+
+- ``trip``: the trip representation, after the commit of every change of a trip record
+  (registered, boarding, ashore, departure, return, a new position at sea, overdue).
+- ``marine_warning``: a station's area came under a marine warning, with a broadcast draft.
+
+They are announcements, not records: the API is the record (``GET /api/v1/marine/trips``,
+``/conditions``), so a console that reconnects reads it again. Each change is announced once per
+transaction (the representation is taken just before the commit, so it is the committed state)
+and never for a rolled-back change.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event
+
+from backend.extensions import socketio
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/dispatch"
+DISPATCHERS_ROOM = "dispatchers"
+_TRIPS = "pts_marine_trips"  # session.info: ids of the trips changed in this transaction
+_READY = "pts_marine_ready"  # session.info: (event, payload) to emit after the commit
+
+
+def trip_changed(trip: Any) -> None:
+    """Announce ``trip`` to the dispatchers once this transaction commits."""
+    from backend.extensions import db
+
+    db.session.info.setdefault(_TRIPS, set()).add(trip.id)
+
+
+def warning_raised(payload: dict[str, Any]) -> None:
+    """Send ``marine_warning`` with ``payload`` to the dispatchers once this transaction commits."""
+    from backend.extensions import db
+
+    db.session.info.setdefault(_READY, []).append(("marine_warning", payload))
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: the outer transaction may still change the trips
+        return
+    trip_ids = session.info.pop(_TRIPS, None)
+    if not trip_ids:
+        return
+    from backend.marine import service
+    from backend.marine.models import Trip
+    from backend.marine.schemas import TripSchema
+
+    trips = [t for t in (session.get(Trip, trip_id) for trip_id in sorted(trip_ids)) if t is not None]
+    for view in service.trip_views(trips):
+        session.info.setdefault(_READY, []).append(("trip", TripSchema().dump(view)))
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the real commit is still to come
+        return
+    ready = session.info.pop(_READY, None)
+    for name, payload in ready or ():
+        try:
+            socketio.emit(name, payload, to=DISPATCHERS_ROOM, namespace=NAMESPACE)
+        except Exception:  # an announcement: the API stays the record
+            log.exception("emitting %s failed", name)
+
+
+def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint rolled back: the rest of the transaction stands
+        return
+    session.info.pop(_TRIPS, None)
+    session.info.pop(_READY, None)
+
+
+def register() -> None:
+    """Hook the announcements into every session (idempotent)."""
+    if not event.contains(Session, "before_commit", _before_commit):
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
