@@ -166,7 +166,7 @@ def test_bad_filters_are_422_and_change_nothing(client, dispatcher, factories, a
                 {"cursor": "abc"}, {"cursor": "!!!"}, {"cursor": junk_cursor}, {"cursor": naive_cursor},
                 {"cursor": negative_cursor}, {"cursor": "x" * 500},
                 {"since": "yesterday"}, {"since": "2026-01-01T00:00:00"}, {"until": "2026-13-01T00:00:00Z"},
-                {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, {"q": "x" * 101}, {"q": ""}):
+                {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, {"q": "x" * 101}, {"q": ""}, {"q": "   "}):
         response = client.get(f"{BASE}/incidents", query_string=bad, headers=dispatcher)
         body = response.get_json()
         assert response.status_code == 422 and body["code"] == 422 and body["errors"]["query"], (bad, body)
