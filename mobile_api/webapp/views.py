@@ -11,10 +11,11 @@ from flask import Blueprint, Response, abort, current_app, json, render_template
 
 from backend.runtime import off_loop
 from mobile_api.webapp import icons
+from notifications.messages import RTL_LANGUAGES, SUPPORTED_LANGUAGES
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-LANGUAGES = ("en", "th", "ru", "zh")
+LANGUAGES = SUPPORTED_LANGUAGES  # static/i18n/<lang>.json for each (the app's own texts)
 EMERGENCY_NUMBERS = (("191", "police"), ("1155", "tourist_police"), ("1669", "ambulance"))
 
 companion = Blueprint("companion", __name__, template_folder="templates", static_folder="static",
@@ -57,6 +58,7 @@ def index() -> Response:
         "version": shell_version(),
         "tile_url": current_app.config.get("TILE_URL"),
         "languages": list(LANGUAGES),
+        "rtl_languages": sorted(RTL_LANGUAGES),
         "emergency_numbers": [{"number": n, "service": s} for n, s in EMERGENCY_NUMBERS],
     }
     html = render_template("webapp/index.html", config=config, version=shell_version(),

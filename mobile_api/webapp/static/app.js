@@ -10,6 +10,7 @@
   const CONFIG = JSON.parse(document.getElementById('pts-config').textContent);
   const API = '/api/v1';
   const LANGS = CONFIG.languages || ['en', 'th', 'ru', 'zh'];
+  const RTL_LANGS = CONFIG.rtl_languages || ['ar', 'he'];
   const KEY = {
     device: 'pts.device', lang: 'pts.lang', me: 'pts.me', sos: 'pts.sos', pings: 'pts.pings',
     zones: 'pts.zones', zonesEtag: 'pts.zones.etag', facilities: 'pts.facilities', nextPingAt: 'pts.nextPingAt',
@@ -90,8 +91,27 @@
     } catch (_) { strings = fallbackStrings; lang = 'en'; }
     if (explicit) store.set(KEY.lang, { code: lang });
     document.documentElement.lang = lang;
+    document.documentElement.dir = isRtl() ? 'rtl' : 'ltr';
+    if (zoomControl) zoomControl.setPosition(isRtl() ? 'topright' : 'topleft');
     translatePage();
     renderAll();
+    if (explicit) sendLanguage();
+  }
+
+  function isRtl() { return RTL_LANGS.includes(lang); }
+
+  // The language chosen here is also the language of everything the server sends this phone
+  // (push, broadcasts, SOS updates): PATCH /me now, or after the next /me when offline.
+  let sendingLanguage = false;
+  async function sendLanguage() {
+    const chosen = store.get(KEY.lang);
+    const me = store.get(KEY.me);
+    if (!store.get(KEY.device) || !chosen || sendingLanguage || (me && me.language === chosen.code)) return;
+    sendingLanguage = true;
+    try {
+      const r = await api('/mobile/me', { method: 'PATCH', body: { language: chosen.code } });
+      if (r.ok && r.data) { store.set(KEY.me, r.data); renderHome(); }
+    } catch (_) { setOnline(false); } finally { sendingLanguage = false; }
   }
 
   function t(key, vars) {
@@ -106,7 +126,9 @@
     document.title = t('app.title');
     document.querySelectorAll('[data-langs]').forEach((box) => {
       box.replaceChildren(...LANGS.map((code) => {
-        const button = el('button', { type: 'button', 'data-lang': code, 'aria-pressed': String(code === lang), text: t(`lang.${code}`) });
+        // each name in its own language and script (lang: the right font and shaping; dir: its own direction)
+        const button = el('button', { type: 'button', 'data-lang': code, 'aria-pressed': String(code === lang),
+          lang: code, dir: RTL_LANGS.includes(code) ? 'rtl' : 'ltr', text: t(`lang.${code}`) });
         button.addEventListener('click', () => setLanguage(code, { explicit: true }));
         return button;
       }));
@@ -413,6 +435,7 @@
       if (r.ok && r.data) {
         store.set(KEY.me, r.data);
         renderHome();
+        sendLanguage();  // a choice made offline reaches the server now
       }
     } catch (_) { setOnline(false); }
   }
@@ -785,16 +808,25 @@
     return { color: '#2b6b2b', weight: 1, fillOpacity: 0.05 };
   }
 
+  // the zone's own texts in the app's language (the seed data has every language), else English
+  function zoneText(p) {
+    const own = (p.translations && p.translations[lang]) || {};
+    return lang === 'en' ? { description: p.description, advice: p.advice } : own;
+  }
   function zoneExplanation(p) {
+    const own = zoneText(p);
     const parts = [];
-    if (p.description) parts.push(p.description);
-    if (p.advice) parts.push(p.advice);
-    if (!parts.length) parts.push(t(`zone.kind.${p.kind}`));
+    if (own.description) parts.push(own.description);
+    if (own.advice) parts.push(own.advice);
+    if (!parts.length) {
+      parts.push(t(`zone.kind.${p.kind}`));
+      if (p.advice) parts.push(`(EN) ${p.advice}`);
+    }
     return parts.join(' ');
   }
-
   function zoneName(p) {
-    return (lang === 'th' && p.name_th) ? p.name_th : (p.name || '');
+    const own = (p.translations && p.translations[lang]) || {};
+    return own.name || ((lang === 'th' && p.name_th) ? p.name_th : (p.name || ''));
   }
 
   function pointInRing(lon, lat, ring) {
@@ -815,10 +847,13 @@
   }
 
   let zonesData = null;
+  let zoomControl = null;
 
   async function openMap() {
     if (!map && window.L) {
-      map = L.map('map', { zoomControl: true, attributionControl: true }).setView(PHUKET, 10);
+      map = L.map('map', { zoomControl: false, attributionControl: true }).setView(PHUKET, 10);
+      // right-to-left languages get the zoom buttons on the right, where the reading starts
+      zoomControl = L.control.zoom({ position: isRtl() ? 'topright' : 'topleft' }).addTo(map);
       if (CONFIG.tile_url) {
         L.tileLayer(CONFIG.tile_url, { maxZoom: 19, attribution: '&copy; OpenStreetMap contributors' }).addTo(map);
       }
