@@ -118,7 +118,8 @@ class IncidentSchema(Schema):
             return None
         from backend.marine.service import trip_brief
 
-        brief = trip_brief(incident.trip_id)
+        briefs = getattr(incident, "_pts_trip_briefs", None)  # a list page's briefs, one per trip (search.py)
+        brief = briefs[incident.trip_id] if briefs is not None else trip_brief(incident.trip_id)
         return None if brief is None else TripRefSchema().dump(brief)
 
     def dump_muted(self, incident) -> bool:  # noqa: ANN001

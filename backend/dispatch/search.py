@@ -214,3 +214,19 @@ def search_incidents(filters: IncidentFilters, *, limit: int = 50, cursor: Curso
     rows = rows[:limit]
     next_cursor = Cursor(created_at=rows[-1].created_at, id=rows[-1].id).encode() if more and rows else None
     return IncidentPage(items=rows, next_cursor=next_cursor)
+
+
+def share_trip_briefs(incidents: list[Incident]) -> None:
+    """Read each boat trip of a page once: its marine incidents (often many for one boat) share the brief.
+
+    A returned boat with 30 passengers unaccounted is 30 incidents of one trip: one brief, not 30.
+    """
+    trip_ids = {i.trip_id for i in incidents if getattr(i, "trip_id", None) is not None}
+    if not trip_ids:
+        return
+    from backend.marine.service import trip_brief
+
+    briefs = {trip_id: trip_brief(trip_id) for trip_id in sorted(trip_ids)}
+    for incident in incidents:
+        if getattr(incident, "trip_id", None) is not None:
+            incident.__dict__["_pts_trip_briefs"] = briefs

@@ -90,6 +90,7 @@ class Incidents(MethodView):
                                          q=args.get("q"), since=args.get("since"), until=args.get("until"))
         page = search.search_incidents(filters, limit=args["limit"], cursor=args.get("cursor"))
         mutes.mark_muted(page.items)
+        search.share_trip_briefs(page.items)
         shown = {k: (v.isoformat() if hasattr(v, "isoformat") else list(v) if isinstance(v, tuple) else v)
                  for k, v in args.items() if k not in ("limit", "cursor")}
         record("incident.list", subject_type="incident",

@@ -317,6 +317,34 @@ def test_listing_5_or_50_open_incidents_costs_the_same_few_statements(client, di
     assert counts[0] == counts[1] and counts[0] <= 10, counts
 
 
+def test_a_boats_many_unaccounted_passengers_cost_no_more_statements_than_a_few(client, dispatcher, factories, app):
+    from backend.extensions import db
+    from backend.marine.models import Operator, Trip
+
+    with app.app_context():
+        operator = Operator(name="Andaman Test Tours")
+        now = datetime.now(UTC)
+        trip = Trip(operator=operator, vessel_name="Sea Star 2", vessel_registration="PKT-0042", pier="RASSADA",
+                    destination="Phi Phi", departs_at=now - timedelta(hours=8), returns_by=now - timedelta(hours=1),
+                    status="returned")
+        db.session.add(trip)
+        db.session.commit()
+        trip_id = trip.id
+    counts = []
+    for more in (3, 27):
+        for _ in range(more):
+            raise_incident(app, factories.card(), IncidentKind("passenger_unaccounted"), Severity.CRITICAL,
+                           trip_id=trip_id)
+        with app.app_context():
+            engine = db.engine
+        with StatementCounter(engine) as counter:
+            items = client.get(f"{BASE}/incidents", query_string={"limit": 200}, headers=dispatcher).get_json()["items"]
+        assert len(items) == (3 if not counts else 30)
+        assert {i["trip"]["vessel_name"] for i in items} == {"Sea Star 2"}
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
+
+
 def test_the_detail_costs_the_same_statements_however_long_its_timeline_and_track(client, dispatcher, factories,
                                                                                  app):
     from backend.extensions import db
