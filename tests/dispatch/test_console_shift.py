@@ -194,6 +194,11 @@ class _Api:
     def __init__(self, url: str, token: str) -> None:
         self.url, self.headers = url, bearer(token)
 
+    def post(self, path: str, body: dict[str, Any], status: int) -> Any:
+        response = requests.post(f"{self.url}/api/v1{path}", headers=self.headers, json=body, timeout=10)
+        assert response.status_code == status, response.text
+        return response.json()
+
     def get(self, path: str, **params: Any) -> Any:
         response = requests.get(f"{self.url}/api/v1{path}", headers=self.headers, params=params, timeout=10)
         assert response.status_code == 200, response.text
@@ -426,6 +431,17 @@ def _a_burst_is_one_row_and_a_mute_silences_it(page, api: _Api, server, phones, 
     expect(listed).to_contain_text(f"{_bangkok_hm(mute['until'])} (UTC+7)")
     expect(page.locator("#mute-count")).to_have_text("1")
     page.screenshot(path=str(artifacts_dir / "console-shift-mutes.png"))
+    # unmute from the list: the zone's new alerts are highlighted again
+    listed.locator("button[data-unmute]").click()
+    expect(listed).to_have_count(0)
+    expect(page.locator("#mute-empty")).to_be_visible()
+    assert api.get("/dispatch/mutes")["items"] == []
+    expect(group).not_to_have_class(re.compile(r"\bmuted\b"))
+    expect(members.first).to_have_class(re.compile(r"\battention\b"))
+    # a mute set elsewhere (another console, the API) appears and goes live, through the zone_mute event
+    api.post(f"/dispatch/zones/{zone_id}/mute", {"minutes": 15, "reason": "set from another console"}, 201)
+    expect(listed).to_contain_text("set from another console", timeout=10_000)
+    expect(group).to_have_class(re.compile(r"\bmuted\b"))
     page.click('.tab[data-tab="live"]')
     group.click()  # collapse again
     return zone_id

@@ -1109,7 +1109,9 @@
     socket.on("sync", onSync);
     socket.on("hello", function (msg) { if (msg) knowSeq(msg.last_seq); });
     socket.on("positions", onPositions);
-    socket.on("zone_mute", function (m) { if (m && m.zone_id !== undefined) setMute(m); });
+    socket.on("zone_mute", function (m) {  // at once, then the list with the reason (the event has none)
+      if (m && m.zone_id !== undefined) { setMute(m); if (m.until) loadMutes(); }
+    });
     bindSocketHooks(socket);
     socket.on("disconnect", function (reason) {
       lostAt = Date.now();
