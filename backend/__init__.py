@@ -79,8 +79,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for name in DOMAINS:
         importlib.import_module(name).init_app(app)
 
-    from backend import demo, jobs
+    from backend import demo, jobs, wiring
 
+    wiring.init_app(app)
     hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
     if hops:  # behind nginx: the client's address and scheme come from X-Forwarded-For / -Proto
         from werkzeug.middleware.proxy_fix import ProxyFix

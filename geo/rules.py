@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import TextClause, text
 
-from backend.dispatch.models import Severity
 from backend.extensions import db
+from backend.vocab import Severity
 from geo.models import ZoneKind
 
 MAX_SEGMENT_GAP = timedelta(hours=2)

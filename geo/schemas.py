@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from backend.dispatch.models import Severity
+from backend.vocab import Severity
 from geo.models import FacilityKind, ZoneKind
 from geo.validation import GeometryError, parse_zone_geometry
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import MultiPolygon, mapping
-from sqlalchemy import cast, func, select, update
+from sqlalchemy import cast, func, select
 from sqlalchemy.exc import IntegrityError
 
+from backend import signals
 from backend.database import is_postgres
 from backend.extensions import db
 from backend.geometry import to_element
@@ -150,10 +151,7 @@ def update_zone(*, zone: Zone, geometry: MultiPolygon, properties: dict[str, Any
 
 def delete_zone(*, zone: Zone) -> None:
     """Remove a zone; incidents keep their history (their zone becomes null); the caller commits."""
-    from backend.tracking.models import LatestPosition
-
-    db.session.execute(update(LatestPosition).where(LatestPosition.danger_zone_id == zone.id)
-                       .values(danger_zone_id=None))
+    signals.zone_deleting.send(zone)  # tracking forgets the positions inside it
     db.session.delete(zone)
     db.session.flush()
 

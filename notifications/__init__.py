@@ -12,7 +12,8 @@ def init_app(app: Flask) -> None:
     from backend.extensions import api
     from notifications import (
         models,  # noqa: F401  (register tables)
-        outbox,  # noqa: F401  (registers the incident listener and the jobs)
+        outbox,  # noqa: F401  (registers the jobs)
+        realtime,
     )
     from notifications.views import blp, inbox_blp, languages_blp
 
@@ -20,4 +21,5 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(inbox_blp)
     api.register_blueprint(languages_blp)
     app.register_blueprint(static_blp)
+    realtime.init_app(app)
     app.config.setdefault("CARD_EXPIRY_NOTICE_S", 2 * 86400)

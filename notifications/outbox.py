@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from backend.cards.models import Card, CardStatus
 from backend.database import is_postgres
 from backend.dispatch.models import Incident, IncidentEvent
-from backend.dispatch.service import on_incident_event
 from backend.extensions import db
 from backend.jobs import nudge, periodic_job
 from backend.models_base import utcnow
@@ -117,9 +116,8 @@ _INCIDENT_TOPICS = {
 }
 
 
-@on_incident_event
 def notify_incident_event(incident: Incident, event: IncidentEvent) -> None:
-    """Queue the tourist's message for an incident event (runs inside the incident's transaction)."""
+    """Queue the tourist's message for an incident event (``signals.incident_event``, inside its transaction)."""
     topic = _INCIDENT_TOPICS.get((incident.kind, event.type))
     if topic is None:
         return

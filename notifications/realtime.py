@@ -35,12 +35,11 @@ from typing import Any
 
 from flask import Flask
 
+from backend.dispatch import service
+from backend.dispatch.rooms import DISPATCHERS_ROOM, NAMESPACE
 from backend.extensions import db, socketio
 
 log = logging.getLogger(__name__)
-
-NAMESPACE = "/dispatch"
-DISPATCHERS_ROOM = "dispatchers"
 
 POLL_INTERVAL_S = 1.0  # how often each process reads the event log for events the queue lost
 MIN_POLL_GAP_S = 0.2  # a held (out-of-order) event wakes the poll early, but not more often than this
@@ -136,8 +135,6 @@ class IncidentRelay:
 
     def catch_up(self) -> int:
         """Read the log after the last relayed seq and emit what is new; returns how many were emitted."""
-        from backend.dispatch import service
-
         emitted = 0
         while True:
             with self.lock:
@@ -254,15 +251,18 @@ relay = IncidentRelay()
 publisher = IncidentPublisher()
 
 
-def emit_incident_events(payloads: list[dict[str, Any]]) -> None:
-    """After commit: this process's dispatchers at once, every other process's through the queue."""
-    relay.offer(payloads)
-    publisher.publish(payloads)
+def emit_incident_events(_session: Any, *, items: list[dict[str, Any]]) -> None:
+    """After commit (``signals.incident_events_committed``): this process's dispatchers at once,
+    every other process's through the queue."""
+    relay.offer(items)
+    publisher.publish(items)
 
 
-def register(app: Flask) -> None:
-    """Hook the emitter into the incident service and bind the publisher to ``app``'s queue."""
-    from backend.dispatch.service import on_committed_events
+def start_relay(app: Flask, *, last_seq: int) -> None:
+    """A console joined (``signals.dispatch_console_connected``): relay after ``last_seq``, once per process."""
+    relay.start(app, last_seq=last_seq)
 
+
+def init_app(app: Flask) -> None:
+    """Bind the publisher to ``app``'s message queue."""
     publisher.configure(app)
-    on_committed_events(emit_incident_events)

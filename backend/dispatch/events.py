@@ -33,14 +33,15 @@ from flask import Flask, current_app, g, request
 from flask_socketio import ConnectionRefusedError, join_room
 from sqlalchemy import select
 
+from backend import signals
 from backend.audit.service import record
 from backend.auth.decorators import admits, has_role, staff_session
 from backend.auth.models import Role, User
 from backend.database import MAX_ID
 from backend.dispatch import positions, service
+from backend.dispatch.rooms import DISPATCHERS_ROOM, NAMESPACE
 from backend.extensions import db, socketio
 from backend.models_base import utcnow
-from notifications.realtime import DISPATCHERS_ROOM, NAMESPACE, relay
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def on_connect(auth: Any = None) -> None:
     join_room(DISPATCHERS_ROOM)
     app = current_app._get_current_object()
     last_seq = service.last_seq()
-    relay.start(app, last_seq=last_seq)
+    signals.dispatch_console_connected.send(app, last_seq=last_seq)  # the realtime relay starts
     feed.start(app)
     socketio.server.emit("hello", {"username": user.username, "role": user.role, "last_seq": last_seq},
                          to=request.sid, namespace=NAMESPACE, ignore_queue=True)

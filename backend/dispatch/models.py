@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
 from backend.models_base import UTCDateTime, utcnow
+from backend.vocab import Severity as Severity  # the shared vocabulary, re-exported for dispatch's callers
 
 
 class IncidentKind(StrEnum):
@@ -36,15 +37,6 @@ class IncidentStatus(StrEnum):
 
 OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.DISPATCHED)
 _OPEN_SQL = "status IN ('new', 'acknowledged', 'dispatched')"
-
-
-class Severity(StrEnum):
-    """How urgent an incident is."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
 
 
 class Incident(db.Model):

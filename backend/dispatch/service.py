@@ -1,10 +1,11 @@
 """Incidents: raising them (one open per card and kind), their lifecycle, and their event log.
 
 Every creation and status change stores an :class:`IncidentEvent` whose ``seq`` grows with
-every event; after the transaction commits, the stored events are handed to the registered
-emitters (the 191 center's Socket.IO feed), so nothing is emitted for a rolled-back change.
-Listeners registered with :func:`on_incident_event` run inside the transaction (e.g. queueing
-a push message to the tourist in the outbox), so they commit or roll back with the change.
+every event and sends :data:`backend.signals.incident_event` inside the transaction (e.g. a push
+message to the tourist is queued in the outbox, committing or rolling back with the change);
+after the transaction commits, :data:`backend.signals.incident_events_committed` carries the
+stored events to the 191 center's Socket.IO feed, so nothing is emitted for a rolled-back change.
+Who hears them is listed in :mod:`backend.wiring`.
 
 Ordering of ``seq`` under concurrent writers: on PostgreSQL a sequence value is taken at
 insert time, so without care transaction A could take seq 10, B take 11 and commit first; a
@@ -22,14 +23,13 @@ guarantee by itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask_sqlalchemy.session import Session
-from sqlalchemy import case, event, func, select, text, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from backend import signals
 from backend.dispatch.models import (
     OPEN_STATUSES,
     Incident,
@@ -60,28 +60,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 # pg_advisory_xact_lock key of the incident event log (any constant unique to this purpose)
 EVENT_LOG_LOCK_KEY = 191_0001
 
-IncidentListener = Callable[[Incident, IncidentEvent], None]
-EventEmitter = Callable[[list[dict[str, Any]]], None]
-_listeners: list[IncidentListener] = []
-_emitters: list[EventEmitter] = []
-
 
 class InvalidTransition(Exception):
     """The incident cannot move to that status from its current one (e.g. resolve twice)."""
-
-
-def on_incident_event(listener: IncidentListener) -> IncidentListener:
-    """Register ``listener(incident, event)`` to run inside the transaction of every event."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-    return listener
-
-
-def on_committed_events(emitter: EventEmitter) -> EventEmitter:
-    """Register ``emitter(payloads)`` to receive committed events (representation + ``seq``)."""
-    if emitter not in _emitters:
-        _emitters.append(emitter)
-    return emitter
 
 
 def representation(incident: Incident) -> dict[str, Any]:
@@ -107,9 +88,8 @@ def record_event(incident: Incident, type_: str, *, actor: str | None = None,
                         snapshot=representation(incident), at=utcnow())
     db.session.add(row)
     db.session.flush()
-    db.session.info.setdefault("pts_incident_events", []).append(event_payload(row))
-    for listener in list(_listeners):
-        listener(incident, row)
+    signals.after_commit(db.session, signals.incident_events_committed, event_payload(row))
+    signals.incident_event.send(incident, event=row)
     return row
 
 
@@ -226,23 +206,6 @@ def events_after(after_seq: int, limit: int = 1000) -> list[IncidentEvent]:
 def event_payload(row: IncidentEvent) -> dict[str, Any]:
     """What a dispatcher receives for one event: the representation plus ``seq`` and the event type."""
     return {**row.snapshot, "seq": row.seq, "event": row.type}
-
-
-@event.listens_for(Session, "after_commit")
-def _emit_committed(session: Session) -> None:
-    payloads = session.info.pop("pts_incident_events", None)
-    if not payloads or not _emitters:
-        return
-    for emitter in list(_emitters):
-        try:
-            emitter(payloads)
-        except Exception:  # the events are stored: a reconnecting client replays them
-            log.exception("emitting incident events failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop("pts_incident_events", None)
 
 
 # --- the 191 center's workflow -----------------------------------------------------------

@@ -370,6 +370,12 @@ def _attach(card_id: str, incident: Incident, fixes: list[rules.Fix | None]) -> 
                                               Ping.incident_id.is_(None)).values(incident_id=incident.id))
 
 
+def forget_zone(zone: Any, **_: Any) -> None:
+    """A zone is being deleted (``signals.zone_deleting``): no latest position stays in it as a danger zone."""
+    db.session.execute(update(LatestPosition).where(LatestPosition.danger_zone_id == zone.id)
+                       .values(danger_zone_id=None))
+
+
 def overdue_threshold(*, at_sea: bool) -> timedelta:
     """How long without contact before a card is overdue (shorter when last seen at sea)."""
     config = current_app.config

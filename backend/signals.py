@@ -1,0 +1,109 @@
+"""Every side effect the application wires between domains, named in one place.
+
+Each signal below says who sends it, with what, and when — inside the transaction (its
+receivers' writes commit or roll back with the change) or after commit (nothing is heard of a
+rolled-back change). Who hears what is decided in one place, :mod:`backend.wiring`, called by
+``create_app``; a sending module never imports its receivers, so a signal is also how a lower
+domain tells a higher one (dispatch → notifications, geo → tracking) without an import cycle.
+
+Receivers are called as ``receiver(sender, **kwargs)`` (blinker). The in-transaction signals
+propagate a receiver's exception to the sender (the change fails as a whole); the after-commit
+ones log it and carry on (what they announce is already stored).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blinker import NamedSignal, Namespace
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+_signals = Namespace()
+
+# --- incidents (sent by backend.dispatch.service) -------------------------------------------
+
+incident_event = _signals.signal("incident_event", doc="""\
+An incident event was stored (created, updated, acknowledged, dispatched, resolved, note …).
+
+Sent by ``backend.dispatch.service.record_event`` INSIDE the transaction, after the
+``IncidentEvent`` row is flushed (it has its ``seq``). Sender: the ``Incident``; ``event``: the
+``IncidentEvent``. Receivers' writes (a push message queued for the tourist) commit or roll back
+with the incident.""")
+
+incident_events_committed = _signals.signal("incident_events", doc="""\
+Incident events were committed.
+
+Sent AFTER COMMIT of every transaction that stored incident events (queued by
+``backend.dispatch.service.record_event`` with :func:`after_commit`; also kept in
+``session.info["pts_incident_events"]`` until then). Sender: the ``Session``; ``items``: the
+events' payloads (the representation plus ``seq`` and ``event``), in ``seq`` order. Nothing is
+sent for a rolled-back transaction.""")
+
+# --- the dispatch console (sent by backend.dispatch.events) --------------------------------
+
+dispatch_console_connected = _signals.signal("dispatch_console_connected", doc="""\
+A dispatcher's console joined this process's dispatchers' room.
+
+Sent by ``backend.dispatch.events.on_connect`` after the staff token was accepted and before
+``hello`` is emitted (no transaction). Sender: the Flask app; ``last_seq``: the newest committed
+event's ``seq``, which the console receives in ``hello``. The realtime relay starts relaying
+after it (once per process).""")
+
+# --- zones (sent by geo.service) -------------------------------------------------------------
+
+zone_deleting = _signals.signal("zone_deleting", doc="""\
+A zone is about to be deleted.
+
+Sent by ``geo.service.delete_zone`` INSIDE the transaction, before the zone row is deleted.
+Sender: the ``Zone``. Receivers drop their references to it (tracking: the latest positions that
+were inside it as a danger zone).""")
+
+
+# --- after commit ----------------------------------------------------------------------------
+
+_AFTER_COMMIT = "pts_after_commit"  # session.info: the signals with items waiting for the commit
+
+
+def info_key(signal: NamedSignal) -> str:
+    """Where ``session.info`` keeps the items of ``signal`` until the transaction ends."""
+    return f"pts_{signal.name}"
+
+
+def after_commit(session: Any, signal: NamedSignal, item: Any) -> None:
+    """Hold ``item`` until ``session``'s transaction commits, then send ``signal`` with all held items.
+
+    The items of one transaction travel together (``items=[…]``, in the order held); a rollback
+    drops them. Call :func:`install_session_hooks` once (``create_app`` does).
+    """
+    session.info.setdefault(info_key(signal), []).append(item)
+    session.info.setdefault(_AFTER_COMMIT, {})[signal.name] = signal
+
+
+def _send_committed(session: Session) -> None:
+    waiting: dict[str, NamedSignal] = session.info.pop(_AFTER_COMMIT, None) or {}
+    for signal in waiting.values():
+        items = session.info.pop(info_key(signal), None)
+        if not items:
+            continue
+        for receiver in list(signal.receivers_for(session)):
+            try:
+                receiver(session, items=items)
+            except Exception:  # what they announce is stored: a receiver's failure is logged, not raised
+                log.exception("a receiver of %s failed", signal.name)
+
+
+def _drop_rolled_back(session: Session) -> None:
+    waiting: dict[str, NamedSignal] = session.info.pop(_AFTER_COMMIT, None) or {}
+    for signal in waiting.values():
+        session.info.pop(info_key(signal), None)
+
+
+def install_session_hooks() -> None:
+    """Send the after-commit signals from every session (idempotent: one pair of hooks per process)."""
+    if not event.contains(Session, "after_commit", _send_committed):
+        event.listen(Session, "after_commit", _send_committed)
+        event.listen(Session, "after_rollback", _drop_rolled_back)

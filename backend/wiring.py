@@ -1,0 +1,35 @@
+"""Who hears what: every signal of :mod:`backend.signals` and its receivers, in one place.
+
+Called once by ``create_app``. Connecting is idempotent (the same receiver function is connected
+once however many apps a process builds, as in the test suite), and receivers are held strongly.
+
+====================================  =====================================================
+signal (sent by)                       receivers
+====================================  =====================================================
+incident_event                         notifications.outbox.notify_incident_event — the
+(dispatch.service, in transaction)     tourist's push message, queued in the same transaction
+incident_events_committed              notifications.realtime.emit_incident_events — this
+(dispatch.service, after commit)       process's dispatchers at once, the others via Redis
+dispatch_console_connected             notifications.realtime.start_relay — relay committed
+(dispatch.events, on connect)          events to this process's consoles (once per process)
+zone_deleting                          backend.tracking.service.forget_zone — latest positions
+(geo.service, in transaction)          no longer point at the deleted danger zone
+====================================  =====================================================
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Connect every receiver to its signal and install the after-commit session hooks."""
+    from backend import signals
+    from backend.tracking import service as tracking
+    from notifications import outbox, realtime
+
+    signals.install_session_hooks()
+    signals.incident_event.connect(outbox.notify_incident_event, weak=False)
+    signals.incident_events_committed.connect(realtime.emit_incident_events, weak=False)
+    signals.dispatch_console_connected.connect(realtime.start_relay, weak=False)
+    signals.zone_deleting.connect(tracking.forget_zone, weak=False)
