@@ -349,6 +349,7 @@ def _phone_intake_for_a_searched_card(page, api: _Api, stage, artifacts_dir) -> 
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
     expect(page.locator("#map-hint")).to_be_hidden()
+    expect(page.locator("path.intake-point")).to_have_count(1)  # the caller's position on the map
     lat, lon = float(page.input_value("#intake-lat")), float(page.input_value("#intake-lon"))
     assert 7 < lat < 9 and 97 < lon < 99
     page.select_option("#intake-kind", "sos")

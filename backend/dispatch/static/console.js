@@ -1011,11 +1011,15 @@
     intakeLayer.clearLayers();
     var pos = null;
     try { pos = intakePosition(); } catch (e) { return; }
-    if (pos) L.marker(pos, { icon: L.divIcon({ className: "intake-marker", iconSize: [26, 26], iconAnchor: [13, 24], html: "📍" }) }).addTo(intakeLayer);
+    if (pos) {
+      L.circleMarker(pos, { radius: 9, color: "#fff", weight: 3, fillColor: "#b35a00", fillOpacity: 1, className: "intake-point",
+                            renderer: trackRenderer }).addTo(intakeLayer);
+    }
   }
   function onIntakeClick(e) {
     $("intake-lat").value = e.latlng.lat.toFixed(6);
     $("intake-lon").value = e.latlng.lng.toFixed(6);
+    $("intake-error").textContent = "";
     stopPicking();
     drawIntakeMarker();
   }
@@ -1033,8 +1037,9 @@
     $("map-hint").hidden = false;
     map.on("click", onIntakeClick);
   });
-  $("intake-lat").addEventListener("input", drawIntakeMarker);
-  $("intake-lon").addEventListener("input", drawIntakeMarker);
+  ["intake-lat", "intake-lon"].forEach(function (id) {
+    $(id).addEventListener("input", function () { $("intake-error").textContent = ""; drawIntakeMarker(); });
+  });
   $("intake-search").addEventListener("click", searchCards);
   $("intake-q").addEventListener("keydown", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); searchCards(); } });
   $("intake-form").addEventListener("submit", function (ev) {
