@@ -14,13 +14,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from backend.auth.devices import DeviceCredential, may_track
-from backend.extensions import db
-from backend.tracking.models import Device
-from backend.tracking.service import CardNotTrackable, PingInput
-from backend.tracking.writer import DeviceRefused, Recorded, WriterBusy
-from mobile_api import osmand, owntracks, service
-from mobile_api.auth import (
+from backend.auth.devices import (
+    DeviceCredential,
     admit,
     authenticate,
     current_card,
@@ -28,9 +23,15 @@ from mobile_api.auth import (
     current_device,
     device_required,
     device_signed,
+    may_track,
     revoked_with_card,
     unauthorized,
 )
+from backend.extensions import db
+from backend.tracking.models import Device
+from backend.tracking.service import CardNotTrackable, PingInput
+from backend.tracking.writer import DeviceRefused, Recorded, WriterBusy
+from mobile_api import osmand, owntracks, service
 from mobile_api.schemas import (
     EnrollmentSchema,
     EnrollSchema,

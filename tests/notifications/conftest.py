@@ -187,10 +187,10 @@ class Tourists:
 
     def device_token(self, device_id: str) -> str:
         """A device token for ``device_id`` (as enrollment issues it)."""
+        from backend.auth.devices import token_hash
         from backend.auth.tokens import TokenKind, encode
         from backend.extensions import db
         from backend.tracking.models import Device
-        from mobile_api.auth import token_hash
 
         with self._app.app_context():
             token = encode(TokenKind.DEVICE, device_id, ttl_s=None)
