@@ -46,9 +46,19 @@ class Zone(db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     advice: Mapped[str | None] = mapped_column(Text)
     season_months: Mapped[list[int] | None] = mapped_column(JSON)
+    # {lang: {name, description, advice}} for the languages other than English (geo/data/zones.i18n.json)
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
     geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def localized(self, language: str) -> tuple[str, str | None, str | None]:
+        """(name, description, advice) in ``language``; English for what the zone has no translation of."""
+        own = (self.translations or {}).get(language) or {}
+        name = own.get("name") or (self.name_th if language == "th" and self.name_th else self.name)
+        if language == "en":
+            return name, self.description, self.advice
+        return name, own.get("description"), own.get("advice")
 
 
 class Facility(db.Model):

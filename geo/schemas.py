@@ -80,6 +80,10 @@ class ZoneOutPropertiesSchema(Schema):
     description = fields.String(allow_none=True)
     advice = fields.String(allow_none=True)
     season_months = fields.List(fields.Integer(), allow_none=True)
+    translations = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String()),
+                               allow_none=True, metadata={
+                                   "description": "name, description and advice by language (not English, which "
+                                                  "is above)", "example": {"ru": {"name": "…", "advice": "…"}}})
     updated_at = fields.String(allow_none=True)
 
 

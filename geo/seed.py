@@ -42,8 +42,14 @@ def _features(name: str) -> list[dict[str, Any]]:
     return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))["features"]
 
 
+def zone_translations() -> dict[str, dict[str, dict[str, str]]]:
+    """Zone slug → language → {name, description, advice}, from ``geo/data/zones.i18n.json``."""
+    return json.loads((DATA_DIR / "zones.i18n.json").read_text(encoding="utf-8"))["zones"]
+
+
 def _seed_zones() -> tuple[int, int]:
     existing = {z.slug: z for z in db.session.scalars(select(Zone).where(Zone.slug.is_not(None)))}
+    translations = zone_translations()
     created = updated = 0
     for feature in _features("zones.geojson"):
         props = feature["properties"]
@@ -52,6 +58,7 @@ def _seed_zones() -> tuple[int, int]:
             "name": props["name"], "name_th": props.get("name_th"), "kind": props["kind"],
             "severity": props["severity"], "description": props.get("description"),
             "advice": props.get("advice"), "season_months": props.get("season_months"),
+            "translations": translations.get(props["slug"]),
         }
         zone = existing.get(props["slug"])
         if zone is None:

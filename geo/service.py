@@ -69,6 +69,7 @@ def zone_feature(zone: Zone) -> dict[str, Any]:
             "description": zone.description,
             "advice": zone.advice,
             "season_months": zone.season_months,
+            "translations": zone.translations,
             "updated_at": zone.updated_at.isoformat().replace("+00:00", "Z") if zone.updated_at else None,
         },
         "geometry": geometry_geojson(zone.geom),

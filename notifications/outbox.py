@@ -142,18 +142,17 @@ def _incident_composer(topic: str, incident: Incident) -> Compose:
 
 
 def render_danger_zone(zone: Any, language: str) -> messages.Rendered:
-    """The danger-zone warning: the zone's own description and advice, framed in ``language``.
+    """The danger-zone warning: the zone's own name, description and advice in ``language``.
 
-    Zones carry their description and advice in English (``description_<lang>`` when a zone has
-    one); other languages get a translated general warning followed by the English specifics.
+    Zones carry their texts in English and, from the seed data, in every other supported language
+    (``Zone.translations``, geo/data/zones.i18n.json); a zone without a translation gets a
+    translated general warning followed by its English specifics.
     """
     lang = language if language in messages.SUPPORTED_LANGUAGES else messages.DEFAULT_LANGUAGE
-    default_description, default_advice = messages.ZONE_DEFAULTS[lang]
+    default_description, default_advice = messages.zone_defaults(lang)
     if zone is None:
         return messages.render("danger_zone", lang, zone="?", description=default_description, advice=default_advice)
-    name = (zone.name_th if lang == "th" and zone.name_th else zone.name)
-    description = getattr(zone, f"description_{lang}", None) or (zone.description if lang == "en" else None)
-    advice = getattr(zone, f"advice_{lang}", None) or (zone.advice if lang == "en" else None)
+    name, description, advice = zone.localized(lang)
     rendered = messages.render("danger_zone", lang, zone=name, description=description or default_description,
                                advice=advice or default_advice)
     if lang != "en" and not (description and advice) and (zone.description or zone.advice):
