@@ -407,6 +407,9 @@ def _a_burst_is_one_row_and_a_mute_silences_it(page, api: _Api, server, phones, 
     expect(group).to_have_class(re.compile(r"\bmuted\b"))
     expect(group).not_to_have_class(re.compile(r"\battention\b"))
     expect(members.first).not_to_have_class(re.compile(r"\battention\b"))
+    # their map markers are dimmed too
+    assert page.locator(".incident-marker.kind-danger_zone:not(.muted)").count() == 0
+    assert page.locator(".incident-marker.kind-danger_zone.muted").count() == 5
     [mute] = api.get("/dispatch/mutes")["items"]
     assert mute["zone_id"] == zone_id and mute["by"] == "somchai"
 

@@ -27,7 +27,7 @@
   };
   var KIND_ORDER = ["sos", "danger_zone", "left_area", "overdue", "boat_overdue", "passenger_unaccounted"];
   var CALL_KINDS = ["sos", "danger_zone", "left_area", "overdue"];  // what a dispatcher may open from a call
-  var KIND_SHORT = { sos: "SOS", danger_zone: "!", left_area: "↗", overdue: "⏱", boat_overdue: "⛴", passenger_unaccounted: "👤" };
+  var KIND_SHORT = { sos: "SOS", danger_zone: "!", left_area: "↗", overdue: "⏱", boat_overdue: "⚓", passenger_unaccounted: "?!" };
   var STATUS = {
     new: "ใหม่ · New", acknowledged: "รับทราบ · Acknowledged", dispatched: "ส่งหน่วยแล้ว · Dispatched",
     resolved: "ปิดเหตุ · Resolved", cancelled: "ยกเลิก · Cancelled",
