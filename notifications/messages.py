@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ class MissingTranslation(LookupError):
     """A message id that the English catalog does not have (a programming error)."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(language: str) -> dict[str, str]:
     """The translated messages of ``language`` (id → text; untranslated and fuzzy entries left out)."""
     path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
