@@ -53,6 +53,13 @@ class Config:
     CARD_ISSUER = os.environ.get("CARD_ISSUER", "https://safety.phuket.go.th")
     FIREBASE_CREDENTIALS: str | None = os.environ.get("FIREBASE_CREDENTIALS") or None
     FCM_ENDPOINT: str | None = os.environ.get("FCM_ENDPOINT") or None
+    # Web Push (notifications/webpush.py): the push services posted to (``*.`` any subdomain; a listed
+    # 127.0.0.1/localhost may be http://), the VAPID key folder (default CARD_KEYS_DIR/webpush) and subject
+    WEBPUSH_ALLOWED_HOSTS = os.environ.get("WEBPUSH_ALLOWED_HOSTS") or (
+        "fcm.googleapis.com,updates.push.services.mozilla.com,web.push.apple.com,*.notify.windows.com")
+    WEBPUSH_KEYS_DIR: str | None = os.environ.get("WEBPUSH_KEYS_DIR") or None
+    WEBPUSH_KEYS_PASSPHRASE: str | None = os.environ.get("WEBPUSH_KEYS_PASSPHRASE") or None
+    WEBPUSH_SUBJECT = os.environ.get("WEBPUSH_SUBJECT", "mailto:safety@phuket.go.th")
     TILE_URL = os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     RUN_PERIODIC_JOBS = os.environ.get("RUN_PERIODIC_JOBS", "1") not in ("0", "false", "no")
     # proxies in front whose X-Forwarded-For/-Proto/-Host are trusted (1 behind nginx; 0: none, the default)

@@ -155,6 +155,12 @@ class SosStatusSchema(Schema):
     unit = fields.String(allow_none=True)
 
 
+    closed_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "when the SOS was resolved or cancelled (null while open)"})
+    closed_by = fields.String(allow_none=True, validate=validate.OneOf(("dispatcher", "tourist", "system")), metadata={
+        "description": "who closed it: a 191 dispatcher, the tourist (cancelled from a phone) or the system; "
+                       "staff user names are not shown to tourists"})
+    resolution = fields.String(allow_none=True, metadata={"description": "the dispatcher's closing words, if any"})
 class SosCancelSchema(Schema):
     """Why the tourist cancels (optional)."""
 
@@ -184,6 +190,47 @@ class PushTokenResultSchema(Schema):
 
 class MeCardSchema(Schema):
     """The tourist's card, as the app shows it."""
+class WebPushKeysSchema(Schema):
+    """The browser's ``PushSubscription.toJSON().keys`` (base64url)."""
+
+    class Meta:
+        unknown = RAISE
+
+    p256dh = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "the browser's P-256 public key, uncompressed (65 bytes), base64url"})
+    auth = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={
+        "description": "the 16-byte authentication secret, base64url"})
+
+
+class WebPushSubscriptionSchema(Schema):
+    """A Web Push subscription as ``PushSubscription.toJSON()`` gives it."""
+
+    class Meta:
+        unknown = RAISE
+
+    endpoint = fields.String(required=True, validate=validate.Length(min=1, max=2048), metadata={
+        "description": "https:// URL on a host of WEBPUSH_ALLOWED_HOSTS (else 422)",
+        "example": "https://fcm.googleapis.com/fcm/send/dXJ…"})
+    keys = fields.Nested(WebPushKeysSchema, required=True)
+    expirationTime = JsonNumber(load_default=None, allow_none=True, data_key="expirationTime",  # noqa: N815
+                                metadata={"description": "as the browser sends it (ignored)"})
+
+
+class WebPushResultSchema(Schema):
+    """The device's Web Push subscription after the change."""
+
+    device_id = fields.String(required=True)
+    webpush_enabled = fields.Boolean(required=True)
+    endpoint_host = fields.String(allow_none=True)
+
+
+class WebPushKeySchema(Schema):
+    """The VAPID application server key for ``pushManager.subscribe``."""
+
+    public_key = fields.String(required=True, metadata={
+        "description": "uncompressed P-256 public key (65 bytes), base64url without padding"})
+
+
 
     card_id = fields.String(attribute="id")
     full_name = fields.Method("dump_full_name")

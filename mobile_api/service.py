@@ -28,7 +28,7 @@ from backend.auth.tokens import TokenKind, encode
 from backend.cards import enrollment
 from backend.cards.models import Card
 from backend.dispatch import service as dispatch
-from backend.dispatch.models import Incident, IncidentKind, IncidentStatus, Severity, SosSignal
+from backend.dispatch.models import Incident, IncidentEvent, IncidentKind, IncidentStatus, Severity, SosSignal
 from backend.extensions import db
 from backend.hotels.models import Hotel, Stay
 from backend.models_base import utcnow
@@ -311,6 +311,24 @@ def card_sos(*, card: Card, incident_id: int) -> Incident | None:
     if incident is None or incident.card_id != card.id or incident.kind != IncidentKind.SOS.value:
         return None
     return incident
+
+
+def sos_closure(incident: Incident) -> dict[str, Any]:
+    """How a closed SOS ended, as the tourist may see it: ``closed_at``, ``closed_by``, ``resolution``.
+
+    ``closed_by`` is ``dispatcher`` (the 191 center), ``tourist`` (cancelled from a phone) or
+    ``system``; staff user names are sign-in names and are not shown to the public.
+    """
+    if incident.status not in (IncidentStatus.RESOLVED.value, IncidentStatus.CANCELLED.value):
+        return {"closed_at": None, "closed_by": None, "resolution": None}
+    closing = db.session.scalar(
+        select(IncidentEvent).where(IncidentEvent.incident_id == incident.id, IncidentEvent.type == incident.status)
+        .order_by(IncidentEvent.seq.desc()).limit(1))
+    actor = (closing.actor if closing else None) or ""
+    by = "tourist" if actor.startswith("device:") else ("system" if actor in ("", "system") else "dispatcher")
+    closed_at = incident.resolved_at if incident.status == IncidentStatus.RESOLVED.value else incident.cancelled_at
+    return {"closed_at": closed_at or (closing.at if closing else incident.updated_at), "closed_by": by,
+            "resolution": incident.resolution}
 
 
 def cancel_sos(*, device: Device, incident: Incident, reason: str | None) -> Incident:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import current_app, g, request
 from flask.views import MethodView
@@ -48,7 +48,11 @@ from mobile_api.schemas import (
     SosCancelSchema,
     SosSchema,
     SosStatusSchema,
+    WebPushKeySchema,
+    WebPushResultSchema,
+    WebPushSubscriptionSchema,
 )
+from notifications import webpush
 
 blp = Blueprint("mobile", __name__, url_prefix="/api/v1/mobile",
                 description="Companion app: enrollment, pings, SOS, push token; OwnTracks and Traccar Client")
@@ -213,7 +217,7 @@ def _raise_sos(sos: service.SosInput, source: str) -> service.SosOutcome:
 def _sos_status(incident: Any) -> dict[str, Any]:
     return {"incident_id": incident.id, "status": incident.status, "updated_at": incident.updated_at,
             "created_at": incident.created_at, "acknowledged_at": incident.acknowledged_at,
-            "dispatched_at": incident.dispatched_at, "unit": incident.unit}
+            "dispatched_at": incident.dispatched_at, "unit": incident.unit, **service.sos_closure(incident)}
 
 
 @blp.route("/sos")
@@ -292,6 +296,52 @@ class PushToken(MethodView):
         device = service.set_push_token(device=current_device(), push_token=body["push_token"])
         db.session.commit()
         return {"device_id": device.id, "push_enabled": device.push_token is not None}
+
+
+@blp.route("/webpush/key")
+class WebPushKey(MethodView):
+    """The server's VAPID key."""
+
+    @blp.response(200, WebPushKeySchema)
+    def get(self):
+        """The application server key to subscribe with (``pushManager.subscribe({applicationServerKey})``)."""
+        return {"public_key": webpush.public_key()}
+
+
+@blp.route("/webpush")
+class WebPush(MethodView):
+    """The browser's Web Push subscription (the web companion's push channel)."""
+
+    @device_required
+    @blp.arguments(WebPushSubscriptionSchema)
+    @blp.response(200, WebPushResultSchema)
+    @blp.alt_response(401, description="Missing or invalid device token")
+    @blp.alt_response(409, description="The subscription is registered to another card's phone")
+    @blp.alt_response(422, description="Endpoint not on an allowed push service, or bad keys")
+    def put(self, body: dict[str, Any]):
+        """Store this phone's subscription (replacing its previous one); every later message is also pushed there."""
+        device = current_device()
+        try:
+            webpush.subscribe(device=device, endpoint=body["endpoint"], p256dh=body["keys"]["p256dh"],
+                              auth=body["keys"]["auth"])
+        except webpush.SubscriptionRefused as exc:
+            db.session.rollback()
+            abort(422, message=str(exc), errors={"json": exc.errors})
+        except webpush.SubscriptionTaken as exc:
+            db.session.rollback()
+            abort(409, message=str(exc))
+        db.session.commit()
+        return {"device_id": device.id, "webpush_enabled": True,
+                "endpoint_host": urlsplit(body["endpoint"]).hostname}
+
+    @device_required
+    @blp.response(204)
+    @blp.alt_response(401, description="Missing or invalid device token")
+    def delete(self):
+        """Stop Web Push to this phone (its own subscription only); fine when there is none."""
+        webpush.unsubscribe(device=current_device())
+        db.session.commit()
+        return None
 
 
 @blp.route("/me")

@@ -93,3 +93,46 @@ class Broadcast(db.Model):
         """Not cancelled and not expired."""
         now = now or utcnow()
         return self.cancelled_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class WebPushSubscription(db.Model):
+    """A browser's Web Push subscription (RFC 8030/8291) for one device; re-subscribing replaces it.
+
+    ``endpoint`` is on a host of ``WEBPUSH_ALLOWED_HOSTS`` (checked when it is stored and again
+    before each post); ``p256dh`` and ``auth`` are the browser's keys, base64url as it sent them.
+    """
+
+    __tablename__ = "webpush_subscriptions"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(100))
+    auth: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxDelivery(db.Model):
+    """The delivery state of one outbox message on a channel other than the row's own (FCM).
+
+    ``OutboxMessage`` carries its FCM state itself; a message for a device with a Web Push
+    subscription also gets a ``webpush`` delivery, retried and finished on its own, so one
+    channel's failure or success never re-sends on the other.
+    """
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        Index("uq_outbox_deliveries_message_channel", "message_id", "channel", unique=True),
+        Index("ix_outbox_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # webpush
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    provider_message_id: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,11 @@
   retried with exponential backoff (honouring ``Retry-After``) up to ``MAX_ATTEMPTS``.
 - Without FCM credentials the log-only channel marks messages ``held``: they stay in the outbox
   and the inbox, with one log line each, and are not retried.
+- **Web Push** is a second channel beside FCM: a message queued for a device with a browser
+  subscription also gets an ``outbox_deliveries`` row (channel ``webpush``), made in the same
+  transaction, and the same job delivers it with the same claim, backoff and outcomes; a 404/410
+  removes the subscription. A device with a subscription and no FCM token is reached this way
+  (its message row itself stays ``held`` for FCM).
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, exists, insert, select, update
+from sqlalchemy import event, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from backend.cards.models import Card, CardStatus
@@ -32,10 +38,10 @@ from backend.database import is_postgres
 from backend.dispatch.models import Incident, IncidentEvent
 from backend.extensions import db
 from backend.jobs import nudge, periodic_job
-from backend.models_base import utcnow
+from backend.models_base import UTCDateTime, utcnow
 from backend.tracking.models import Device
-from notifications import messages, push
-from notifications.models import OutboxMessage, OutboxStatus
+from notifications import messages, push, webpush
+from notifications.models import OutboxDelivery, OutboxMessage, OutboxStatus, WebPushSubscription
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +79,35 @@ def queue_for_card(*, card: Card, topic: str, event_key: str, compose: Compose,
                  broadcast_id=broadcast_id, expires_at=expires_at) for device in (devices or [None])]
     db.session.execute(insert(OutboxMessage), rows)
     db.session.info[_QUEUED] = True
+    if any(device is not None for device in devices):
+        db.session.info.setdefault(_EVENT_KEYS, set()).add(event_key)
     return len(rows)
 
 
 _QUEUED = "pts_outbox_queued"
+_EVENT_KEYS = "pts_outbox_event_keys"
+WEBPUSH = "webpush"
+
+
+@event.listens_for(Session, "before_commit")
+def _queue_webpush(session: Session) -> None:
+    """One statement per transaction: a Web Push delivery for each new message to a subscribed device."""
+    keys = session.info.pop(_EVENT_KEYS, None)
+    if keys:
+        queue_webpush_deliveries(session, event_keys=sorted(keys))
+
+
+def queue_webpush_deliveries(session: Session, *, event_keys: list[str]) -> None:
+    """Add the ``webpush`` delivery of every pending message of ``event_keys`` whose device is subscribed."""
+    now = utcnow()
+    when = literal(now, UTCDateTime())
+    already = exists().where(OutboxDelivery.message_id == OutboxMessage.id, OutboxDelivery.channel == WEBPUSH)
+    rows = (select(OutboxMessage.id, literal(WEBPUSH), literal(OutboxStatus.PENDING.value), literal(0), when, when)
+            .join(WebPushSubscription, WebPushSubscription.device_id == OutboxMessage.device_id)
+            .where(OutboxMessage.event_key.in_(event_keys), OutboxMessage.status == OutboxStatus.PENDING.value,
+                   ~already))
+    session.execute(insert(OutboxDelivery).from_select(
+        ["message_id", "channel", "status", "attempts", "next_attempt_at", "created_at"], rows))
 
 
 @event.listens_for(Session, "after_commit")
@@ -89,6 +120,7 @@ def _deliver_soon(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_queued(session: Session) -> None:
     session.info.pop(_QUEUED, None)
+    session.info.pop(_EVENT_KEYS, None)
 
 
 def _row(*, card: Card, device: Device | None, topic: str, event_key: str, compose: Compose,
@@ -191,15 +223,31 @@ def deliver_push() -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(totals.items())) or "nothing due"
 
 
-def deliver_due(*, channel: push.PushChannel | None = None, batch_size: int = BATCH_SIZE,
-                max_batches: int = MAX_BATCHES_PER_PASS) -> Counter[str]:
-    """Send due messages batch by batch, committing each batch's outcomes; returns counts by outcome."""
+def deliver_due(*, channel: push.PushChannel | None = None, webpush_channel: push.PushChannel | None = None,
+                batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES_PER_PASS) -> Counter[str]:
+    """Send due messages batch by batch, committing each batch's outcomes; returns counts by outcome.
+
+    FCM (the message rows) first, then the Web Push deliveries (counted as ``webpush <outcome>``).
+    """
     channel = channel or push.channel_for(current_app.config)
     totals: Counter[str] = Counter()
     for _ in range(max_batches):
         claimed = deliver_batch(channel=channel, limit=batch_size)
         db.session.commit()
         totals.update(claimed)
+        if sum(claimed.values()) < batch_size:
+            break
+    channels: list[push.PushChannel] = [webpush_channel] if webpush_channel is not None else []
+
+    def web_channel() -> push.PushChannel:  # the VAPID key is loaded only when something is due
+        if not channels:
+            channels.append(webpush.channel_for(current_app.config))
+        return channels[0]
+
+    for _ in range(max_batches):
+        claimed = deliver_webpush_batch(channel=web_channel, limit=batch_size)
+        db.session.commit()
+        totals.update({f"{WEBPUSH} {k}": v for k, v in claimed.items()})
         if sum(claimed.values()) < batch_size:
             break
     return totals
@@ -238,7 +286,56 @@ def deliver_batch(*, channel: push.PushChannel, limit: int = BATCH_SIZE) -> Coun
         results = channel.send([_request(row, device, now) for row, device in sendable])
         answered = utcnow()  # backoff counts from the failure, not from the claim
         for (row, device), result in zip(sendable, results, strict=True):
-            _apply(row, device, result, answered)
+            _apply(row, result, answered,
+                   forget=lambda d=device: forget_token(device_id=d.id, token=d.push_token))
+            counts[row.status if row.status != OutboxStatus.PENDING.value else "retry"] += 1
+    return counts
+
+
+def _claim_webpush(limit: int, now: datetime) -> list[OutboxDelivery]:
+    query = (select(OutboxDelivery)
+             .where(OutboxDelivery.channel == WEBPUSH, OutboxDelivery.status == OutboxStatus.PENDING.value,
+                    OutboxDelivery.next_attempt_at <= now)
+             .order_by(OutboxDelivery.next_attempt_at, OutboxDelivery.id).limit(limit))
+    if is_postgres():
+        query = query.with_for_update(skip_locked=True)
+    return list(db.session.scalars(query))
+
+
+def deliver_webpush_batch(*, channel: Callable[[], push.PushChannel], limit: int = BATCH_SIZE) -> Counter[str]:
+    """Claim up to ``limit`` due Web Push deliveries, push them, record each outcome (the caller commits)."""
+    now = utcnow()
+    rows = _claim_webpush(limit, now)
+    counts: Counter[str] = Counter()
+    if not rows:
+        return counts
+    messages_by_id = {m.id: m for m in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_({r.message_id for r in rows})))}
+    device_ids = {m.device_id for m in messages_by_id.values() if m.device_id}
+    devices = {d.id: d for d in db.session.scalars(select(Device).where(Device.id.in_(device_ids)))}
+    subscriptions = {s.device_id: s for s in db.session.scalars(
+        select(WebPushSubscription).where(WebPushSubscription.device_id.in_(device_ids)))}
+    sendable: list[tuple[OutboxDelivery, push.PushRequest, WebPushSubscription]] = []
+    for row in rows:
+        message = messages_by_id.get(row.message_id)
+        device = devices.get(message.device_id) if message and message.device_id else None
+        subscription = subscriptions.get(device.id) if device else None
+        if message is None or device is None or subscription is None:
+            _finish(row, OutboxStatus.DROPPED, "no Web Push subscription for this device any more")
+        elif message.expires_at is not None and message.expires_at <= now:
+            _finish(row, OutboxStatus.FAILED, "expired before it could be delivered")
+        else:
+            target = webpush.WebPushTarget(subscription.endpoint, subscription.p256dh, subscription.auth)
+            request = replace(_request(message, device, now), token=subscription.endpoint, webpush=target)
+            sendable.append((row, request, subscription))
+            continue
+        counts[row.status] += 1
+    if sendable:
+        results = channel().send([request for _, request, _ in sendable])
+        answered = utcnow()
+        for (row, _, subscription), result in zip(sendable, results, strict=True):
+            _apply(row, result, answered, forget=lambda s=subscription: webpush.forget_subscription(
+                device_id=s.device_id, endpoint=s.endpoint))
             counts[row.status if row.status != OutboxStatus.PENDING.value else "retry"] += 1
     return counts
 
@@ -252,12 +349,14 @@ def _request(row: OutboxMessage, device: Device, now: datetime) -> push.PushRequ
                             urgent=urgent, ttl_s=ttl)
 
 
-def _finish(row: OutboxMessage, status: OutboxStatus, error: str | None) -> None:
+def _finish(row: OutboxMessage | OutboxDelivery, status: OutboxStatus, error: str | None) -> None:
     row.status = status.value
     row.last_error = error[:500] if error else None
 
 
-def _apply(row: OutboxMessage, device: Device, result: push.PushResult, now: datetime) -> None:
+def _apply(row: OutboxMessage | OutboxDelivery, result: push.PushResult, now: datetime, *,
+           forget: Callable[[], None]) -> None:
+    """Record one channel's answer on a message (FCM) or a delivery (Web Push); ``forget`` drops a dead target."""
     row.attempts += 1
     outcome = result.outcome
     if outcome is push.Outcome.SENT:
@@ -267,7 +366,7 @@ def _apply(row: OutboxMessage, device: Device, result: push.PushResult, now: dat
         _finish(row, OutboxStatus.HELD, result.error)
     elif outcome is push.Outcome.UNREGISTERED:
         _finish(row, OutboxStatus.DROPPED, result.error)
-        forget_token(device_id=device.id, token=device.push_token)
+        forget()
     elif outcome is push.Outcome.REJECTED:
         _finish(row, OutboxStatus.FAILED, result.error)
     elif row.attempts >= MAX_ATTEMPTS:

@@ -20,10 +20,13 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    from notifications.webpush import WebPushTarget
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class PushRequest:
-    """One notification to one device token."""
+    """One notification to one device: an FCM token, or (Web Push channel) a browser subscription."""
 
     token: str
     title: str
@@ -50,6 +53,7 @@ class PushRequest:
     data: dict[str, str] = field(default_factory=dict)
     urgent: bool = False
     ttl_s: int | None = None
+    webpush: WebPushTarget | None = None
 
 
 @dataclass(frozen=True)
