@@ -26,7 +26,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from backend import signals
@@ -214,30 +214,7 @@ class IncidentNotFound(Exception):
     """No incident has that id."""
 
 
-SEVERITY_ORDER = case(
-    {Severity.CRITICAL.value: 0, Severity.HIGH.value: 1, Severity.MEDIUM.value: 2, Severity.LOW.value: 3},
-    value=Incident.severity, else_=4)
-
-STATUS_FILTERS: dict[str, tuple[str, ...]] = {
-    "open": _OPEN,
-    "closed": (IncidentStatus.RESOLVED.value, IncidentStatus.CANCELLED.value),
-    **{s.value: (s.value,) for s in IncidentStatus},
-}
-
-
-def list_incidents(*, status: str | None = None, kind: str | None = None, severity: str | None = None,
-                   card_id: str | None = None, limit: int = 200) -> list[Incident]:
-    """Incidents matching the filters, most severe first, then the longest waiting first."""
-    query = select(Incident)
-    if status:
-        query = query.where(Incident.status.in_(STATUS_FILTERS[status]))
-    if kind:
-        query = query.where(Incident.kind == kind)
-    if severity:
-        query = query.where(Incident.severity == severity)
-    if card_id:
-        query = query.where(Incident.card_id == card_id)
-    return list(db.session.scalars(query.order_by(SEVERITY_ORDER, Incident.created_at, Incident.id).limit(limit)))
+# finding incidents (filters, q, paging): backend.dispatch.search
 
 
 def last_seq() -> int:
