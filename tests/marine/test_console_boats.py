@@ -99,7 +99,7 @@ def test_boats_at_sea_and_the_manifest_of_an_overdue_boat(app, runner, auth, fac
             boat = page.locator(f'.boat-label[data-trip-id="{trip_id}"]')
             expect(boat).to_be_visible(timeout=15_000)
             expect(boat.locator(".boat-name")).to_have_text("Racha Sea Star")
-            expect(boat.locator(".boat-heads")).to_have_text("👥 2")
+            expect(boat.locator(".boat-heads")).to_have_text("2 คน · pax")
             expect(boat).to_have_class("boat-label boat-late")
             expect(page.locator("#boats-count")).to_have_text("1")
 
@@ -126,6 +126,13 @@ def test_boats_at_sea_and_the_manifest_of_an_overdue_boat(app, runner, auth, fac
             expect(banner).to_contain_text("Kata Beach lifeguard tower", timeout=15_000)
             expect(banner.locator("button.marine-draft")).to_be_visible()
             page.screenshot(path=str(artifacts_dir / f"console-marine-warning-{label}.png"))
+            # its button opens the broadcast composer with the event's draft (a template for the red flag)
+            banner.locator("button.marine-draft").click()
+            expect(page.locator("#broadcast-dialog")).to_be_visible()
+            wait_until(page, "window.PTSBroadcasts.current().form.template.value !== ''")
+            assert page.evaluate("window.PTSBroadcasts.current().form.template.value") in {
+                "rip_current_red_flag", "storm_small_boat"}
+            page.screenshot(path=str(artifacts_dir / f"console-marine-draft-{label}.png"))
 
             # back at the pier: the live `trip` event takes the boat off the map (well before the 30 s refresh)
             for card in cards:

@@ -3,7 +3,7 @@
 One walk through a trip: register it, board passengers by pasted QR code, by card id + passport
 number and by a photo of the QR (decoded in the page by the pinned jsQR), a revoked card refused
 with its reason, departure, scans ashore, the return with the one who is missing highlighted; a
-departure held by a marine warning; and another operator's account that sees none of it.
+departure held by a marine warning, which only an admin overrides; and another operator's account that sees none of it.
 """
 
 from __future__ import annotations
@@ -161,6 +161,26 @@ def test_operator_boards_departs_lands_and_sees_who_is_missing(app, runner, auth
             expect(page.locator("#trip-status")).to_contain_text("boarding")
             page.screenshot(path=str(artifacts_dir / f"marine-hold-{label}.png"), full_page=True)
 
+            # an admin may override the hold, with a reason (audited)
+            page.click("#sign-out")
+            page.fill("#username", "harbour.admin")
+            page.fill("#password", PASSWORD)
+            page.click("#signin-button")
+            expect(page.locator("#trip")).to_be_hidden()  # nothing of the last account's trip is left
+            page.click(f'.trip-item[data-trip-id="{second.json()["id"]}"]')
+            expect(page.locator("#trip-title")).to_contain_text("Phi Phi Cruiser")
+            page.click("#depart")
+            expect(page.locator("#override-form")).to_be_visible()
+            page.fill("#override-reason", "harbour master cleared the ferry route")
+            page.click("#override-button")
+            expect(page.locator("#trip-status")).to_contain_text("At sea")
+            expect(page.locator("#hold")).to_be_hidden()
+            with app.app_context():
+                from backend.audit.models import AuditEntry
+
+                actions = [a for (a,) in db.session.execute(select(AuditEntry.action))]
+            assert "trip.depart_override" in actions, actions
+
             # another operator's account sees none of these trips
             page.click("#sign-out")
             page.fill("#username", "rival")
@@ -168,6 +188,8 @@ def test_operator_boards_departs_lands_and_sees_who_is_missing(app, runner, auth
             page.click("#signin-button")
             expect(page.locator("#no-trips")).to_be_visible()
             expect(page.locator(".trip-item")).to_have_count(0)
+            expect(page.locator("#trip")).to_be_hidden()
+            assert "Ben Carter" not in page.locator("main").inner_text()
 
             expected = [m for m in problems if "Failed to load resource" not in m
                         and not (m.startswith("422 ") and m.endswith(f"/trips/{trip_id}/passengers"))

@@ -64,7 +64,7 @@
     var label = el("div", { class: "boat-label" + (late ? " boat-late" : ""), "data-trip-id": String(p.trip_id) }, [
       el("span", { class: "boat-glyph", text: "⛴" }),
       el("span", { class: "boat-name", text: p.vessel_name || "?" }),
-      el("span", { class: "boat-heads", text: "👥 " + headCount(p) }),
+      el("span", { class: "boat-heads", title: "ผู้โดยสารบนเรือ · passengers aboard", text: headCount(p) + " คน · pax" }),
     ]);
     return L.divIcon({ className: "boat-marker", html: label, iconSize: null, iconAnchor: [14, 14] });
   }
@@ -170,15 +170,18 @@
   });
 
   // --- marine warnings ----------------------------------------------------------------------
-  function warningBox() {
-    var box = document.getElementById("marine-warnings");
-    if (!box) {
-      box = el("div", { id: "marine-warnings", class: "marine-warnings", role: "alert", "aria-live": "assertive" });
-      var wrap = document.querySelector(".map-wrap") || document.body;
-      wrap.insertBefore(box, wrap.firstChild);
-    }
-    return box;
-  }
+  // the banners sit on the map (a Leaflet control under the layer switch): the lists beside it stay readable
+  var WarningControl = L.Control.extend({
+    options: { position: "topright" },
+    onAdd: function () {
+      var box = el("div", { id: "marine-warnings", class: "marine-warnings", role: "alert", "aria-live": "assertive" });
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    },
+  });
+  var warningControl = new WarningControl().addTo(pts.map);
+  function warningBox() { return warningControl.getContainer(); }
 
   function showWarning(w) {
     var station = w.station || {};
@@ -194,7 +197,7 @@
     var text = "คำเตือนทางทะเล · Marine warning — " + (station.name || "station") +
       (w.zone && w.zone.name ? " (" + w.zone.name + ")" : "") + ": " + (FLAG[reason] || reason) +
       " · " + pts.time(w.warning.since);
-    var children = [el("span", { class: "marine-icon", text: "🌊" }), el("span", { class: "marine-text", text: text })];
+    var children = [el("span", { class: "marine-icon", "aria-hidden": "true", text: "⚠" }), el("span", { class: "marine-text", text: text })];
     if (w.broadcast_draft) {
       var draft = el("button", { type: "button", class: "btn btn-warn marine-draft", text: "ร่างประกาศ · Draft broadcast" });
       draft.addEventListener("click", function () { pts.openBroadcast(w.broadcast_draft); });

@@ -53,6 +53,10 @@
     clearInterval(state.timer);
     Object.assign(state, { token: null, role: null, username: null, trips: [], tripId: null, trip: null });
     save();
+    closeTrip();  // nothing of this account's trips stays in the page for the next one
+    $("trip-list").replaceChildren();
+    $("trip-form-card").hidden = true;
+    $("trip-form").reset();
     show(false);
     if (message) { $("signin-error").textContent = message; $("signin-error").hidden = false; }
   }
@@ -188,7 +192,9 @@
         el("strong", { text: t.vessel_name }),
         el("span", { class: "muted", text: pierName(t.pier) + " → " + t.destination }),
         el("span", { class: "muted", text: clock(t.departs_at) + " – " + clock(t.returns_by) }),
-        el("span", { class: "heads", text: "👥 " + t.passengers_aboard + (t.status !== "planned" ? " · ⚓ " + t.passengers_ashore : "") }),
+        el("span", { class: "heads" }, bilingual(["Aboard " + t.passengers_aboard + (t.status !== "planned"
+          ? " · ashore " + t.passengers_ashore : ""), "บนเรือ " + t.passengers_aboard +
+          (t.status !== "planned" ? " · ขึ้นฝั่ง " + t.passengers_ashore : "")])),
         el("span", { class: "badge status-" + t.status }, bilingual(TRIP_STATUS[t.status] || [t.status, t.status])));
       if (t.id === state.tripId) button.classList.add("selected");
       button.addEventListener("click", () => openTrip(t.id));
@@ -262,6 +268,19 @@
     } catch (err) {
       if (err.status !== 401) tripMessage(err.message);
     }
+  }
+
+  function closeTrip() {
+    clearMessages();
+    $("trip").hidden = true;
+    $("trip-title").textContent = "";
+    $("trip-facts").replaceChildren();
+    $("passenger-rows").replaceChildren();
+    $("missing").hidden = true;
+    $("card-token").value = "";
+    $("card-id").value = "";
+    $("passport").value = "";
+    $("override-reason").value = "";
   }
 
   function tripMessage(text) { $("trip-message").textContent = text; $("trip-message").hidden = !text; }
@@ -376,6 +395,7 @@
 
   async function board(body) {
     const t = state.trip;
+    if (!t) return false;
     try {
       const { status, data } = await api("POST", "/api/v1/marine/trips/" + t.id + "/passengers", body);
       scanOk((status === 201 ? "Aboard: " : "Already aboard: ") + data.full_name + " (" + data.nationality + ")" +
@@ -395,6 +415,7 @@
 
   async function scanAshore(id, button) {
     const t = state.trip;
+    if (!t) return false;
     if (button) button.disabled = true;
     try {
       await api("POST", "/api/v1/marine/trips/" + t.id + "/passengers/" + encodeURIComponent(id) + "/ashore");
@@ -450,6 +471,7 @@
   // --- depart and return ----------------------------------------------------------------
   async function depart(overrideReason) {
     const t = state.trip;
+    if (!t) return false;
     $("hold").hidden = true;
     tripMessage("");
     $("depart").disabled = true;
@@ -481,6 +503,7 @@
 
   async function tripReturn() {
     const t = state.trip;
+    if (!t) return false;
     tripMessage("");
     $("return").disabled = true;
     try {
