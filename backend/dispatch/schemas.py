@@ -509,6 +509,21 @@ class UnitCreateSchema(Schema):
     base = fields.Nested(PositionSchema, metadata={"description": "where the unit works from"})
 
 
+class UnitUpdateSchema(Schema):
+    """A change to a unit: any of its fields (``phone``/``base`` null clears them)."""
+
+    name = Text(120)
+    agency = fields.String(validate=validate.OneOf(UNIT_AGENCIES))
+    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()\-]{3,40}$",
+                                                                    error="3-40 digits, spaces, +, ( ) and - only"))
+    base = fields.Nested(PositionSchema, allow_none=True)
+
+    @validates_schema
+    def _something(self, data: dict, **_kwargs) -> None:
+        if not data:
+            raise ValidationError("give at least one of name, agency, phone, base", "name")
+
+
 class UnitSchema(Schema):
     """A unit, with its distance from the point asked about (``near``)."""
 

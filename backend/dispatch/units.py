@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from backend.dispatch.models import Unit, UnitAgency
+from backend.dispatch.models import Incident, Unit, UnitAgency
 from backend.extensions import db
 
 EARTH_RADIUS_KM = 6371.0088
@@ -101,17 +101,50 @@ def get_unit(*, unit_id: int) -> Unit | None:
     return db.session.get(Unit, unit_id)
 
 
+def _name_taken(name: str, *, other_than: int | None = None) -> bool:
+    """Whether another unit has ``name`` (any case); the table is small enough to compare in Python."""
+    return any(n.lower() == name.lower() and i != other_than for i, n in db.session.execute(select(Unit.id, Unit.name)))
+
+
+_UNSET = object()
+
+
 def create_unit(*, name: str, agency: UnitAgency, phone: str | None = None,
                 base: tuple[float, float] | None = None) -> Unit:
     """Add a unit; raises UnitNameTaken when the name is in use (case-insensitively)."""
-    if db.session.scalar(select(Unit.id).where(Unit.name == name)) is not None or any(
-            u.lower() == name.lower() for u in db.session.scalars(select(Unit.name))):
+    if _name_taken(name):
         raise UnitNameTaken(name)
     unit = Unit(name=name, agency=str(agency), phone=phone, base_lat=base[0] if base else None,
                 base_lon=base[1] if base else None)
     db.session.add(unit)
     db.session.flush()
     return unit
+
+
+def update_unit(unit: Unit, *, name: str | None = None, agency: UnitAgency | None = None,
+                phone: object = _UNSET, base: object = _UNSET) -> Unit:
+    """Change a unit's name, agency, phone or base (``None`` clears phone or base); raises UnitNameTaken."""
+    if name is not None and name != unit.name:
+        if _name_taken(name, other_than=unit.id):
+            raise UnitNameTaken(name)
+        unit.name = name
+    if agency is not None:
+        unit.agency = str(agency)
+    if phone is not _UNSET:
+        unit.phone = phone  # type: ignore[assignment]
+    if base is not _UNSET:
+        lat_lon = base if isinstance(base, tuple) else None
+        unit.base_lat, unit.base_lon = (lat_lon if lat_lon else (None, None))
+    db.session.flush()
+    return unit
+
+
+def delete_unit(unit: Unit) -> None:
+    """Remove a unit; incidents it was sent to keep its name as free text (``unit: {name}``)."""
+    db.session.execute(update(Incident).where(Incident.unit_id == unit.id).values(unit_id=None)
+                       .execution_options(synchronize_session=False))
+    db.session.delete(unit)
+    db.session.flush()
 
 
 def seed_units() -> tuple[int, int]:

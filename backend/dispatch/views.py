@@ -34,6 +34,7 @@ from backend.dispatch.schemas import (
     UnitListSchema,
     UnitQuerySchema,
     UnitSchema,
+    UnitUpdateSchema,
     ZoneMuteCreateSchema,
     ZoneMuteListSchema,
     ZoneMuteSchema,
@@ -294,6 +295,49 @@ class Units(MethodView):
                detail={"name": unit.name, "agency": unit.agency})
         db.session.commit()
         return units.listed(unit)
+
+
+@blp.route("/units/<int:unit_id>")
+class UnitDetail(MethodView):
+    """One unit (admin)."""
+
+    @staff_required(Role.ADMIN)
+    @blp.arguments(UnitUpdateSchema)
+    @blp.response(200, UnitSchema)
+    @blp.alt_response(409, description="Another unit has that name")
+    def patch(self, body: dict, unit_id: int):
+        """Change a unit's name, agency, phone or base (null clears phone or base)."""
+        unit = units.get_unit(unit_id=unit_id)
+        if unit is None:
+            abort(404, message=f"no unit {unit_id}")
+        changes: dict = {}
+        if "name" in body:
+            changes["name"] = body["name"]
+        if "agency" in body:
+            changes["agency"] = UnitAgency(body["agency"])
+        if "phone" in body:
+            changes["phone"] = body["phone"]
+        if "base" in body:
+            changes["base"] = (body["base"]["lat"], body["base"]["lon"]) if body["base"] else None
+        try:
+            units.update_unit(unit, **changes)
+        except units.UnitNameTaken:
+            db.session.rollback()
+            abort(409, message=f"a unit named {body['name']!r} exists")
+        record("unit.update", subject_type="unit", subject_id=unit.id, detail={"fields": sorted(body)})
+        db.session.commit()
+        return units.listed(unit)
+
+    @staff_required(Role.ADMIN)
+    @blp.response(204)
+    def delete(self, unit_id: int):
+        """Remove a unit; incidents it was sent to keep its name."""
+        unit = units.get_unit(unit_id=unit_id)
+        if unit is None:
+            abort(404, message=f"no unit {unit_id}")
+        record("unit.delete", subject_type="unit", subject_id=unit.id, detail={"name": unit.name})
+        units.delete_unit(unit)
+        db.session.commit()
 
 
 @blp.route("/stats")

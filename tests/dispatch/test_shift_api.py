@@ -426,6 +426,41 @@ def test_units_are_seeded_listed_nearest_first_and_added_by_admins(client, dispa
     assert client.get(f"{BASE}/units").status_code == 401
 
 
+def test_admins_change_and_remove_units_and_incidents_keep_the_name(client, dispatcher, auth, factories, app):
+    admin = auth.headers("admin")
+    made = client.post(f"{BASE}/units", json={"name": "Rawai rescue", "agency": "rescue", "phone": "1669",
+                                              "base": {"lat": 7.78, "lon": 98.33}}, headers=admin).get_json()
+    other = client.post(f"{BASE}/units", json={"name": "Kata rescue", "agency": "rescue"}, headers=admin).get_json()
+    url = f"{BASE}/units/{made['id']}"
+    changed = client.patch(url, json={"name": "Rawai rescue team", "phone": None, "base": {"lat": 7.779, "lon": 98.325}},
+                           headers=admin)
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json() == {"id": made["id"], "name": "Rawai rescue team", "agency": "rescue", "phone": None,
+                                  "base": {"lat": 7.779, "lon": 98.325}, "distance_km": None}
+    assert client.patch(url, json={"base": None}, headers=admin).get_json()["base"] is None
+    for bad in ({}, {"name": ""}, {"agency": "navy"}, {"phone": "x"}, {"base": {"lat": 7.9, "lon": 200}},
+                {"name": "n" * 121}):
+        response = client.patch(url, json=bad, headers=admin)
+        assert response.status_code == 422 and response.get_json()["errors"], bad
+    assert client.patch(url, json={"name": "kata RESCUE"}, headers=admin).status_code == 409
+    assert client.patch(f"{BASE}/units/999999", json={"name": "x"}, headers=admin).status_code == 404
+    assert client.patch(url, json={"name": "x"}, headers=dispatcher).status_code == 403
+    assert client.delete(url, headers=dispatcher).status_code == 403
+
+    incident_id = raise_incident(app, factories.card())
+    client.post(f"{BASE}/incidents/{incident_id}/dispatch", json={"unit_id": made["id"]}, headers=dispatcher)
+    assert client.delete(url, headers=admin).status_code == 204
+    assert client.delete(url, headers=admin).status_code == 404
+    assert [u["id"] for u in client.get(f"{BASE}/units", headers=dispatcher).get_json()["items"]] == [other["id"]]
+    again = client.post(f"{BASE}/units", json={"name": "Patong rescue", "agency": "rescue"}, headers=admin).get_json()
+    detail = client.get(f"{BASE}/incidents/{incident_id}", headers=dispatcher).get_json()
+    assert detail["unit"] == {"name": "Rawai rescue team"}  # not the unit that came after it
+    assert again["id"] != other["id"]
+    with app.app_context():
+        assert [e.action for e in entries(limit=10) if e.action.startswith("unit.")][:3] == [
+            "unit.create", "unit.delete", "unit.update"]
+
+
 def test_dispatch_by_unit_id_or_free_text(client, dispatcher, factories, app, runner):
     seed(app, runner)
     units = {u["name"]: u for u in client.get(f"{BASE}/units", headers=dispatcher).get_json()["items"]}
