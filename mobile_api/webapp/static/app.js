@@ -15,7 +15,7 @@
     device: 'pts.device', lang: 'pts.lang', me: 'pts.me', sos: 'pts.sos', pings: 'pts.pings',
     zones: 'pts.zones', zonesEtag: 'pts.zones.etag', facilities: 'pts.facilities', nextPingAt: 'pts.nextPingAt',
     lastFix: 'pts.lastFix', lastSent: 'pts.lastSent', messages: 'pts.messages', inboxSeen: 'pts.inboxSeen',
-    trackingStopped: 'pts.trackingStopped',
+    trackingStopped: 'pts.trackingStopped', push: 'pts.push',
   };
   const MAX_BUFFERED_PINGS = 5000;
   const BATCH = 500;
@@ -234,6 +234,8 @@
 
   function renderAll() {
     renderNet();
+    renderPush();
+    renderDangerAlert();
     renderHome();
     renderSosStatus();
     renderQueue();
@@ -295,6 +297,8 @@
         $('enroll-confirm').hidden = true;
         show('home');
         await Promise.all([refreshMe(), loadAppConfig()]);
+        checkPush(); // offers the alerts button
+        startWatching(); // the danger banner and the map follow the tourist from now on
         maybePing(true);
         return;
       }
@@ -394,6 +398,7 @@
     store.del(KEY.device);
     store.del(KEY.me);
     store.del(KEY.pings);
+    forgetPush();
     toast(t('enroll.error.unlinked'));
     show('enroll');
   }
@@ -407,6 +412,9 @@
       return;
     }
     button.dataset.armed = '';
+    // this card's alerts stop reaching this browser (the request takes the token before it goes)
+    if (store.get(KEY.push)) api('/mobile/webpush', { method: 'DELETE' }).catch(() => {});
+    forgetPush();
     [KEY.device, KEY.me, KEY.pings, KEY.messages, KEY.nextPingAt, KEY.lastSent, KEY.trackingStopped, KEY.sos]
       .forEach((k) => store.del(k));
     tellServiceWorker({ type: 'clear-api-cache' });
@@ -494,6 +502,8 @@
     renderHome();
     renderSosPosition();
     updateMapPosition();
+    renderDangerAlert(); // on every tab, not only the map's
+    if (screen === 'map') renderMapLists(); // distances follow the tourist
   }
 
   function currentFix(timeoutMs = 10000, maximumAgeMs = 30000) {
@@ -610,6 +620,15 @@
     const list = sosList().filter((s) => !TERMINAL.includes(s.status) && s.state !== 'cancelled');
     return list.length ? list[list.length - 1] : null;
   }
+  // The SOS the home screen shows: the open one, else one the 191 centre closed (until the
+  // tourist hides it) — a panel that just disappeared left tourists wondering.
+  function shownSos() {
+    const open = activeSos();
+    if (open) return open;
+    const closed = sosList().filter((s) => s.state === 'sent' && TERMINAL.includes(s.status) && !s.dismissed
+      && s.closed_by && s.closed_by !== 'tourist');
+    return closed.length ? closed[closed.length - 1] : null;
+  }
 
   $('sos-button').addEventListener('click', () => show('sos'));
   document.querySelectorAll('#sos-categories .chip').forEach((chip) => {
@@ -721,17 +740,26 @@
       const r = await api(`/mobile/sos/${encodeURIComponent(item.incident_id)}`);
       if (r.ok && r.data) {
         if (r.data.status !== item.status) toast(t(`sos.status.${r.data.status}`));
-        updateSos(item.id, { status: r.data.status, updated_at: r.data.updated_at || null, unit: r.data.unit || item.unit });
+        updateSos(item.id, { status: r.data.status, updated_at: r.data.updated_at || null, unit: r.data.unit || item.unit,
+          closed_at: r.data.closed_at || null, closed_by: r.data.closed_by || null, resolution: r.data.resolution || null });
         renderSosStatus();
       }
     } catch (_) { setOnline(false); }
   }
 
   function renderSosStatus() {
-    const item = activeSos();
+    const item = shownSos();
     const box = $('sos-status');
     box.hidden = !item;
     if (!item) return;
+    const closed = TERMINAL.includes(item.status);
+    $('sos-cancel').hidden = closed;
+    $('sos-dismiss').hidden = !closed;
+    $('sos-status-closed').hidden = !closed;
+    if (closed) {
+      $('sos-status-closed-by').textContent = t(`sos.closed_by.${item.closed_by || 'dispatcher'}`, { time: fmtTime(item.closed_at) });
+      $('sos-status-resolution').textContent = item.resolution ? t('sos.resolution', { text: item.resolution }) : '';
+    }
     let key = item.unavailable ? 'sos.state.unavailable' : 'sos.state.queued';
     if (item.state === 'waiting_position') key = 'sos.state.waiting_position';
     else if (item.state === 'failed') key = 'sos.state.failed';
@@ -746,6 +774,12 @@
     // not with the 191 centre yet (no connection, the server cannot take it, or refused): call
     $('sos-call').hidden = item.state === 'sent';
   }
+
+  $('sos-dismiss').addEventListener('click', () => {
+    const item = shownSos();
+    if (item) updateSos(item.id, { dismissed: true });
+    renderSosStatus();
+  });
 
   $('sos-cancel').addEventListener('click', async (event) => {
     const button = event.currentTarget;
@@ -899,9 +933,9 @@
   }
 
   function renderDangerAlert() {
-    const fix = store.get(KEY.lastFix);
+    const fix = store.get(KEY.device) ? store.get(KEY.lastFix) : null;
     const box = $('danger-alert');
-    const features = (zonesData && zonesData.features) || [];
+    const features = ((zonesData || store.get(KEY.zones) || {}).features) || [];
     const inside = fix ? features.filter((f) => f.properties && ['danger', 'caution'].includes(f.properties.kind)
       && inGeometry(fix.lon, fix.lat, f.geometry)) : [];
     box.hidden = !inside.length;
@@ -910,20 +944,29 @@
       el('br'), document.createTextNode(zoneExplanation(f.properties)))));
   }
 
-  function metresBetween(lat1, lon1, lat2, lon2) {
-    const rad = Math.PI / 180;
-    const a = Math.sin(((lat2 - lat1) * rad) / 2) ** 2
-      + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
-    return 2 * 6371008.8 * Math.asin(Math.sqrt(a));
+  // Distance from the origin to the segment a-b (metres in the local plane of the fix).
+  function segmentDistance([ax, ay], [bx, by]) {
+    const dx = bx - ax; const dy = by - ay;
+    const length2 = dx * dx + dy * dy;
+    const along = length2 ? Math.max(0, Math.min(1, -(ax * dx + ay * dy) / length2)) : 0;
+    return Math.hypot(ax + along * dx, ay + along * dy);
   }
 
   function distanceToZone(fix, geometry) {
-    // 0 inside; else the distance to the nearest corner (close enough to order a list)
+    // 0 inside; else the distance to the nearest point of the zone's boundary (not a corner or
+    // the centre: a long rip zone 730 m off is 730 m away), in a local plane around the fix
+    // (equirectangular: well under 1 % off at these distances)
     if (inGeometry(fix.lon, fix.lat, geometry)) return 0;
     const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates || [];
+    const rad = Math.PI / 180;
+    const radius = 6371008.8;
+    const kx = radius * rad * Math.cos(fix.lat * rad);
+    const plane = ([lon, lat]) => [(lon - fix.lon) * kx, (lat - fix.lat) * radius * rad];
     let best = Infinity;
     for (const rings of polygons) {
-      for (const [lon, lat] of rings[0] || []) best = Math.min(best, metresBetween(fix.lat, fix.lon, lat, lon));
+      for (const ring of rings) {
+        for (let i = 1; i < ring.length; i += 1) best = Math.min(best, segmentDistance(plane(ring[i - 1]), plane(ring[i])));
+      }
     }
     return best;
   }
@@ -1116,6 +1159,20 @@
     el('p', { class: 'muted', text: [fmtTime(m.created_at || m.sent_at), m.severity ? t(`cap.${String(m.severity).toLowerCase()}`) : '']
       .filter(Boolean).join(' · ') }),
     el('p', { text: messageBody(m) }))));
+    highlightMessage();
+  }
+
+  // A tapped notification of a broadcast opens the inbox at that message.
+  let wantedMessage = null;
+  function highlightMessage() {
+    if (!wantedMessage) return;
+    const item = [...document.querySelectorAll('#inbox-list [data-message-id]')]
+      .find((node) => node.dataset.messageId === wantedMessage);
+    if (!item) return;
+    wantedMessage = null;
+    document.querySelectorAll('#inbox-list .highlight').forEach((node) => node.classList.remove('highlight'));
+    item.classList.add('highlight');
+    item.scrollIntoView({ block: 'center' });
   }
 
   function renderInboxBadge() {
@@ -1158,6 +1215,140 @@
     $('setup-owntracks-user').textContent = ot.username;
   }
 
+  // ---- Web Push ------------------------------------------------------------------------------
+  // After enrollment the tourist is asked (a button, never on page load) to allow alerts; the
+  // browser's subscription, made with the server's VAPID key, goes to PUT /mobile/webpush. On
+  // every start the subscription is checked again and sent when it changed (a rotated one, a new
+  // server key, another card). The service worker shows the pushes and re-subscribes on
+  // pushsubscriptionchange with the token it finds under PUSH_CREDENTIAL.
+  const PUSH_CACHE = 'pts-push';
+  const PUSH_CREDENTIAL = '/app/push-credential';
+  let pushState = 'unknown'; // unknown | off | on | denied | unsupported | failed | working
+
+  const pushSupported = () => 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
+
+  function keyBytes(text) {
+    const b64 = String(text).replace(/-/g, '+').replace(/_/g, '/');
+    const raw = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+
+  function keyText(buffer) {
+    if (!buffer) return null;
+    let raw = '';
+    new Uint8Array(buffer).forEach((b) => { raw += String.fromCharCode(b); });
+    return btoa(raw).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  async function keepPushCredential(token) {
+    if (!('caches' in window)) return;
+    const cache = await caches.open(PUSH_CACHE);
+    if (token) {
+      await cache.put(PUSH_CREDENTIAL, new Response(JSON.stringify({ device_token: token }),
+        { headers: { 'Content-Type': 'application/json' } }));
+    } else await cache.delete(PUSH_CREDENTIAL);
+  }
+
+  function forgetPush() {
+    store.del(KEY.push);
+    keepPushCredential(null).catch(() => {});
+    if (!pushSupported()) return;
+    navigator.serviceWorker.getRegistration('/app')
+      .then((registration) => registration && registration.pushManager.getSubscription())
+      .then((subscription) => subscription && subscription.unsubscribe())
+      .catch(() => {});
+  }
+
+  async function subscribePush() {
+    const device = store.get(KEY.device);
+    if (!device) return false;
+    const answer = await api('/mobile/webpush/key', { auth: false });
+    const key = answer.ok && answer.data ? answer.data.public_key : null;
+    if (!key) return false;
+    const registration = await navigator.serviceWorker.ready;
+    let subscription = await registration.pushManager.getSubscription();
+    if (subscription && keyText(subscription.options && subscription.options.applicationServerKey) !== key) {
+      await subscription.unsubscribe(); // made with another server key: useless now
+      subscription = null;
+    }
+    if (!subscription) {
+      subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+    }
+    const sent = store.get(KEY.push);
+    if (sent && sent.endpoint === subscription.endpoint && sent.key === key && sent.device_id === device.device_id) return true;
+    const json = subscription.toJSON();
+    const r = await api('/mobile/webpush', { method: 'PUT', body: { endpoint: json.endpoint, keys: json.keys } });
+    if (!r.ok) return false;
+    store.set(KEY.push, { endpoint: json.endpoint, key, device_id: device.device_id, at: new Date().toISOString() });
+    await keepPushCredential(device.device_token);
+    return true;
+  }
+
+  async function turnOnPush(ask) {
+    if (!store.get(KEY.device)) { pushState = 'off'; renderPush(); return; }
+    if (!pushSupported()) { pushState = 'unsupported'; renderPush(); return; }
+    let permission = Notification.permission;
+    // the first subscription of this phone is the tourist's own choice (the button); after that
+    // it is kept up to date on every start
+    if (!ask && !store.get(KEY.push)) { pushState = permission === 'denied' ? 'denied' : 'off'; renderPush(); return; }
+    if (permission === 'default' && ask) {
+      pushState = 'working';
+      renderPush();
+      permission = await Notification.requestPermission();
+    }
+    if (permission !== 'granted') { pushState = permission === 'denied' ? 'denied' : 'off'; renderPush(); return; }
+    try { pushState = (await subscribePush()) ? 'on' : 'failed'; } catch (_) { pushState = 'failed'; }
+    renderPush();
+  }
+
+  function checkPush() { return turnOnPush(false); }
+
+  function renderPush() {
+    const box = $('push-panel');
+    box.dataset.state = pushState;
+    box.hidden = !store.get(KEY.device) || ['unknown', 'on'].includes(pushState);
+    const text = { denied: 'push.denied', unsupported: 'push.unsupported', failed: 'push.failed' }[pushState] || 'push.reason';
+    $('push-reason').textContent = t(text);
+    $('push-enable').hidden = !['off', 'failed', 'working'].includes(pushState);
+    $('push-enable').disabled = pushState === 'working';
+  }
+
+  $('push-enable').addEventListener('click', () => turnOnPush(true));
+
+  // Where a tapped notification (or a link) leads: #sos-<incident>, #message-<id>, or a screen.
+  function route(hash) {
+    const target = String(hash || '').replace(/^#/, '');
+    if (!store.get(KEY.device) || !target) return false;
+    let match = /^sos-(\d+)$/.exec(target);
+    if (match) {
+      const incidentId = Number(match[1]);
+      if (!sosList().some((s) => s.incident_id === incidentId)) {
+        // an SOS raised from another of the card's phones: follow it here too
+        saveSos([...sosList(), { id: uuid(), incident_id: incidentId, state: 'sent', status: 'new',
+          created_at: new Date().toISOString() }]);
+      } else {
+        saveSos(sosList().map((s) => (s.incident_id === incidentId ? { ...s, dismissed: false } : s)));
+      }
+      show('home');
+      renderSosStatus();
+      pollSos();
+      return true;
+    }
+    match = /^message-(\d+)$/.exec(target);
+    if (match) {
+      wantedMessage = match[1];
+      show('inbox');
+      highlightMessage();
+      return true;
+    }
+    if (['home', 'sos', 'map', 'inbox', 'settings'].includes(target)) { show(target); return true; }
+    return false;
+  }
+
+  window.addEventListener('hashchange', () => {
+    if (route(location.hash)) history.replaceState(null, '', location.pathname + location.search);
+  });
+
   // ---- service worker ------------------------------------------------------------------------
   function tellServiceWorker(message) {
     if (navigator.serviceWorker && navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage(message);
@@ -1166,6 +1357,10 @@
   function registerServiceWorker() {
     if (!('serviceWorker' in navigator)) return;
     navigator.serviceWorker.register('/app/sw.js', { scope: '/app' }).catch(() => {});
+    navigator.serviceWorker.addEventListener('message', (event) => {
+      // a notification was tapped while the app was open: go to its screen
+      if (event.data && event.data.type === 'navigate') route(new URL(event.data.url, location.href).hash);
+    });
   }
 
   // ---- the loop ------------------------------------------------------------------------------
@@ -1202,10 +1397,12 @@
       askToEnroll(fromLink);
     } else if (!store.get(KEY.device)) {
       show('enroll');
-    } else {
-      show(hash === 'sos' ? 'sos' : 'home');
+    } else if (!route(hash)) {
+      show('home');
     }
+    loadZones().then((zones) => { if (zones) zonesData = zonesData || zones; renderDangerAlert(); });
     if (store.get(KEY.device)) {
+      checkPush();
       startWatching();
       refreshMe();
       loadAppConfig();

@@ -6,6 +6,10 @@
  *   offline. Zones are also fetched at install so the safety map works offline from the start.
  * - Nothing but GET is ever touched: SOS, pings and enrollment always go to the network
  *   (the page queues them itself and retries with the same ids).
+ * - Web Push: a push (JSON {title, body, url, kind, incident_id?, broadcast_id?}, already in the
+ *   tourist's language) is shown as a notification; a tap focuses the app (or opens it) on the
+ *   right screen; a rotated subscription (pushsubscriptionchange) is sent to the server with the
+ *   device token the page keeps in the pts-push cache.
  */
 const VERSION = '{{ version }}';
 const SHELL_CACHE = `pts-shell-${VERSION}`;
@@ -103,4 +107,84 @@ self.addEventListener('fetch', (event) => {
       || path.startsWith('/vendor/')) {
     event.respondWith(cacheFirst(request));
   }
+});
+
+// ---- Web Push ----------------------------------------------------------------------------------
+const PUSH_CACHE = 'pts-push';
+const PUSH_CREDENTIAL = '/app/push-credential';
+const RIGHT_TO_LEFT = ['ar', 'he'];
+
+// Only screens of this app are opened from a notification.
+function appUrl(url) {
+  try {
+    const target = new URL(url || '/app', self.location.origin);
+    if (target.origin === self.location.origin && (target.pathname === '/app' || target.pathname === '/app/')) {
+      return `/app${target.hash}`;
+    }
+  } catch (_) { /* fall through */ }
+  return '/app';
+}
+
+self.addEventListener('push', (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch (_) {
+    message = { body: event.data ? event.data.text() : '' };
+  }
+  const tag = message.incident_id ? `incident-${message.incident_id}`
+    : message.broadcast_id ? `broadcast-${message.broadcast_id}` : (message.message_id ? `message-${message.message_id}` : '');
+  const options = {
+    body: message.body || '',
+    icon: '/app/icons/icon-192.png',
+    badge: '/app/icons/icon-192.png',
+    lang: message.language || '',
+    dir: RIGHT_TO_LEFT.includes(message.language) ? 'rtl' : 'auto',
+    data: { url: appUrl(message.url), kind: message.kind || null, incident_id: message.incident_id || null,
+      broadcast_id: message.broadcast_id || null },
+  };
+  if (tag) { options.tag = tag; options.renotify = true; } // a newer SOS update replaces the older one
+  event.waitUntil(self.registration.showNotification(message.title || 'Phuket Tourist Safety', options));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = appUrl(event.notification.data && event.notification.data.url);
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const open = windows.find((client) => new URL(client.url).pathname.replace(/\/$/, '') === '/app');
+    if (open) {
+      await open.focus();
+      open.postMessage({ type: 'navigate', url });
+      return;
+    }
+    await self.clients.openWindow(url);
+  })());
+});
+
+function keyBytes(text) {
+  const b64 = String(text).replace(/-/g, '+').replace(/_/g, '/');
+  const raw = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil((async () => {
+    const stored = await (await caches.open(PUSH_CACHE)).match(PUSH_CREDENTIAL);
+    if (!stored) return; // not enrolled (or unlinked): nothing to re-subscribe
+    const { device_token: token } = await stored.json();
+    let subscription = event.newSubscription;
+    if (!subscription) {
+      const answer = await fetch('/api/v1/mobile/webpush/key', { cache: 'no-store' });
+      const { public_key: key } = await answer.json();
+      subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+    }
+    const json = subscription.toJSON();
+    await fetch('/api/v1/mobile/webpush', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ endpoint: json.endpoint, keys: json.keys }),
+    });
+    // the page compares on its next start and sends it again if this did not get through
+  })());
 });
