@@ -73,9 +73,15 @@ class RuleEvent:
 
     @property
     def severity(self) -> Severity:
-        """Danger: high in the zone's season (local month), else medium; area events: medium."""
+        """Danger: high in the zone's season (local month), else medium; area events: medium.
+
+        A zone raised to ``critical`` (a marine warning, :mod:`backend.marine.conditions`) is critical
+        in any season.
+        """
         if self.zone is None:
             return Severity.MEDIUM
+        if self.zone.severity == Severity.CRITICAL.value:
+            return Severity.CRITICAL
         if self.zone.season_months:
             month = self.fix.recorded_at.astimezone(THAILAND).month
             return Severity.HIGH if month in self.zone.season_months else Severity.MEDIUM

@@ -23,8 +23,8 @@ from backend.marine import conditions, service
 from backend.marine.models import Trip
 from backend.marine.schemas import (
     BoardingInputSchema,
-    BoardingSchema,
     BoardingRefusalSchema,
+    BoardingSchema,
     ConditionsSchema,
     DepartInputSchema,
     HoldSchema,

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.dispatch.conftest import consoles, live_server  # noqa: F401 (the 191 center's real server and clients)
+
 PASSWORD = "correct horse battery"
 
 
@@ -97,3 +99,12 @@ def seeded(app) -> None:
     with app.app_context():
         seed()
         db.session.commit()
+
+
+def enrolled_phone(client, issued: dict[str, str]) -> dict[str, str]:  # noqa: ANN001
+    """Enroll a phone for an issued card through the API; its Authorization header."""
+    response = client.post("/api/v1/mobile/enroll", json={"card_id": issued["card_id"],
+                                                           "enrollment_code": issued["enrollment_code"],
+                                                           "platform": "android"})
+    assert response.status_code == 201, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['device_token']}"}

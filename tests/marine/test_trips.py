@@ -12,7 +12,6 @@ from tests.hotels.conftest import edited_payload, signed_with_other_key
 from tests.hotels.test_checkin import _closed, _expired, _revoked
 from tests.marine.conftest import act, board, iso, new_trip, trip_body
 
-
 SAME = iso(3600)
 
 
@@ -51,6 +50,9 @@ def test_a_marine_operator_reaches_no_dispatch_cards_or_hotels_api(client, marin
     for path in ["/api/v1/dispatch/incidents?status=open", f"/api/v1/hotels/{hotel}/guests", "/api/v1/cards/XXX"]:
         assert client.get(path, headers=marine.crew_a).status_code == 403, path
     assert client.post("/api/v1/broadcasts", headers=marine.crew_a, json={}).status_code == 403
+    card = factories.issued_card()
+    response = client.post("/api/v1/cards/verify", headers=marine.crew_a, json={"card_token": card["card_token"]})
+    assert response.status_code == 403
 
 
 # --- trips ------------------------------------------------------------------------------------
