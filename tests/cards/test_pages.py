@@ -64,6 +64,7 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
                 assert db.session.query(Card).count() == 0
 
             page.fill("#nationality", "deu")
+            page.fill("#latin_name", "Jaidee<<Somchai")  # typed from the passport's machine-readable zone
             stay_until = page.evaluate("document.getElementById('stay_until').min")
             page.fill("#stay_until", stay_until)
             page.fill("#phone", "+49 30 1234567")
@@ -82,6 +83,9 @@ def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, data
                 assert card.checkpoint == "RASSADA" and card.tourist.nationality == "DEU"
 
             text = page.text_content(".sheet")
+            assert page.text_content("#f-latin") == "JAIDEE, SOMCHAI"
+            y, m, d = stay_until.split("-")
+            assert page.text_content("#f-valid") == f"{d}/{m}/{y}"  # the stay's last day as printed
             for expected in ("สมชาย ใจดี Somchai Jaidee", "DEU", display_id, "191", "1155", "1669", code):
                 assert expected in text, expected
             # credit-card size on screen: 85.6 × 54 mm at 96 CSS px per inch
