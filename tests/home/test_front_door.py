@@ -8,7 +8,7 @@ import re
 import pytest
 from PIL import Image
 
-PAGES = ["/console", "/hotel", "/checkpoint", "/app", "/docs"]
+PAGES = ["/console", "/hotel", "/checkpoint", "/marine", "/app", "/docs"]
 
 
 def links(html: str) -> list[str]:
