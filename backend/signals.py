@@ -62,6 +62,17 @@ Sent by ``geo.service.delete_zone`` INSIDE the transaction, before the zone row 
 Sender: the ``Zone``. Receivers drop their references to it (tracking: the latest positions that
 were inside it as a danger zone).""")
 
+# --- positions (sent by backend.tracking.service) --------------------------------------------
+
+positions_recorded = _signals.signal("positions_recorded", doc="""\
+A ping group moved some cards' latest positions.
+
+Sent by ``backend.tracking.service.record_groups`` INSIDE the transaction, once per group (not
+per ping), after the latest positions were advanced. Sender: None; ``newest``: ``{card_id:
+(lat, lon, recorded_at)}``, each card's newest new fix of the group. Receivers must stay cheap
+(the ping path is benchmarked): the marine domain spends one query to learn which of the cards
+are aboard a trip at sea, and feeds their trip's last position.""")
+
 
 # --- after commit ----------------------------------------------------------------------------
 

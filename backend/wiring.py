@@ -14,6 +14,8 @@ dispatch_console_connected             notifications.realtime.start_relay — re
 (dispatch.events, on connect)          events to this process's consoles (once per process)
 zone_deleting                          backend.tracking.service.forget_zone — latest positions
 (geo.service, in transaction)          no longer point at the deleted danger zone
+positions_recorded                     backend.marine.service.feed_trips — passengers aboard
+(tracking.service, in transaction)     a trip at sea move its last position (one query/group)
 ====================================  =====================================================
 """
 
@@ -25,6 +27,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Connect every receiver to its signal and install the after-commit session hooks."""
     from backend import signals
+    from backend.marine import service as marine
     from backend.tracking import service as tracking
     from notifications import outbox, realtime
 
@@ -33,3 +36,4 @@ def init_app(app: Flask) -> None:
     signals.incident_events_committed.connect(realtime.emit_incident_events, weak=False)
     signals.dispatch_console_connected.connect(realtime.start_relay, weak=False)
     signals.zone_deleting.connect(tracking.forget_zone, weak=False)
+    signals.positions_recorded.connect(marine.feed_trips, weak=False)

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from backend import signals
 from backend.cards.models import Card
 from backend.dispatch import service as dispatch
 from backend.dispatch.models import Incident, IncidentKind
@@ -161,6 +162,10 @@ def record_groups(groups: list[CardPings], *, cards_locked: bool = False) -> lis
         results.append(RecordResult(accepted=len(new[index]), duplicates=len(group.pings) - len(new[index]),
                                     latest=latest, incidents=tuple(dict.fromkeys(incidents))))
     _write_latest(written)
+    newest = {group.card.id: (newer[-1].lat, newer[-1].lon, newer[-1].recorded_at)
+              for group, newer in zip(groups, newer_by_group, strict=True) if newer}
+    if newest:  # one signal per group (the marine domain: passengers' fixes feed their boat trip)
+        signals.positions_recorded.send(None, newest=newest)
     return results
 
 
