@@ -12,7 +12,8 @@ One phone at 390×844 walks through it against ``python wsgi.py``:
   DevTools Protocol (``ServiceWorker.deliverPushMessage``) and the notification is shown;
 - walking into the Patong rip zone, the danger banner shows on the Home tab, and on the Map tab
   the tab bar stays above the map (``elementFromPoint`` at each tab's centre is the tab);
-- the 191 center resolves the SOS: the panel says it was closed by a 191 dispatcher, with the outcome.
+- the 191 center resolves the SOS: the panel says it was closed by a 191 dispatcher, with the outcome;
+- a subscription rotated while the app was closed is sent again on the next start.
 """
 
 from __future__ import annotations
@@ -244,6 +245,24 @@ def test_alerts_by_web_push_and_the_four_fixes(app, factories, seeded, server, a
             shot("sos-closed")
             page.click("#sos-dismiss")
             page.locator("#sos-status").wait_for(state="hidden")
+
+            # the browser rotated the subscription while the app was closed: the next start sends it
+            rotated = push.browser()
+            context.add_init_script(STUB_SUBSCRIBE % json.dumps(rotated.subscription()))  # runs after the first
+            page.reload()
+            page.locator("#screen-home").wait_for(state="visible")
+
+            def stored_endpoint() -> str | None:
+                with app.app_context():
+                    found = db.session.scalar(select(WebPushSubscription.endpoint))
+                    db.session.remove()
+                    return found
+
+            deadline = time.monotonic() + 20
+            while stored_endpoint() != rotated.endpoint:
+                assert time.monotonic() < deadline, stored_endpoint()
+                page.wait_for_timeout(200)
+            assert page.locator("#push-panel").get_attribute("data-state") == "on"
         finally:
             context.close()
             browser.close()
