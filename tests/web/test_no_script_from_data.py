@@ -135,7 +135,10 @@ def test_markup_in_the_data_is_shown_as_text_and_never_runs(stage, artifacts_dir
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"{url}/checkpoint")
             _sign_in(page, "officer.xss", "#signin-button")
-            page.fill("#manage-card-id", stage["card_id"])
+            page.fill("#find-q", stage["card_id"])  # the card search lists the holder's name as text too
+            page.click("#find-button")
+            expect(page.locator("#find-results .result")).to_contain_text(NAME)
+            expect(page.locator("#c-name")).to_have_text(NAME)
             page.click("#reprint-button")
             page.wait_for_url("**/cards/*/print")
             page.wait_for_selector("body[data-ready='1']", timeout=20_000)
