@@ -122,3 +122,15 @@ def test_bad_parameters_are_422(client, officer, cards, params):
     assert response.status_code == 422, response.get_json()
     body = response.get_json()
     assert body["code"] == 422 and body["message"] and body["errors"]
+
+
+def test_openapi_documents_the_search_and_the_latin_name(client):
+    doc = client.get("/openapi.json").get_json()
+    search = doc["paths"]["/api/v1/cards"]["get"]
+    assert {p["name"] for p in search["parameters"]} == {"q", "limit", "cursor"}
+    schemas = doc["components"]["schemas"]
+    assert {"latin_name", "stay_until", "passport_number"} <= schemas["CardFound"]["properties"].keys()
+    assert "latin_name" in schemas["CardIssue"]["properties"]
+    checkin = schemas["CheckinInput"]["properties"]
+    assert {"card_token", "card_id", "passport_number", "room"} <= checkin.keys()
+    assert "429" in doc["paths"]["/api/v1/hotels/{hotel_id}/checkins"]["post"]["responses"]
