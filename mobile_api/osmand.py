@@ -24,22 +24,31 @@ An SOS alarm is never dropped for a bad or missing field: it is raised with what
 from __future__ import annotations
 
 import contextlib
-import math
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from backend.models_base import utcnow
-from mobile_api.schemas import MAX_PINGS_PER_BATCH, OsmAndLocationSchema
+from mobile_api.schemas import (
+    MAX_PINGS_PER_BATCH,
+    OsmAndLocationSchema,
+    OsmAndNumber,
+    OsmAndQuerySchema,
+    parse_timestamp,
+)
 
 KNOT_TO_MPS = 1852 / 3600
 SOS = "sos"
-_INT_MAX = 2**31 - 1
 _location_schema = OsmAndLocationSchema()
+_query_schema = OsmAndQuerySchema()
+_number_field = OsmAndNumber()
+
+__all__ = ["KNOT_TO_MPS", "SOS", "OsmAndError", "OsmAndFix", "OsmAndMessage", "alarm_value", "json_alarm",
+           "parse_fields", "parse_json", "parse_timestamp"]
 
 
 class OsmAndError(Exception):
@@ -105,36 +114,13 @@ def json_alarm(container: Any) -> str | None:
     return alarm_value(container.get("alarm"), extras.get("alarm") if isinstance(extras, dict) else None)
 
 
-def parse_timestamp(value: str) -> datetime:
-    """Epoch seconds or milliseconds, ISO 8601, or ``yyyy-MM-dd HH:mm:ss`` (UTC), as Traccar reads them."""
-    text = value.strip()
-    try:
-        number = int(text)
-    except ValueError:
-        number = None
-    try:
-        if number is not None:
-            return datetime.fromtimestamp(number / 1000 if number > _INT_MAX else number, UTC)
-        if "T" not in text and " " in text:
-            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except (ValueError, OverflowError, OSError) as exc:
-        raise ValueError("not a timestamp (epoch s or ms, ISO 8601)") from exc
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 def _number(value: Any, name: str, errors: dict[str, Any]) -> float | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
+    """A salvaged number (of a location that failed validation); a bad one is noted in ``errors``."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        errors[name] = ["not a number"]
+        return _number_field.deserialize(value)
+    except ValidationError as exc:
+        errors[name] = exc.messages
         return None
-    if not math.isfinite(number):
-        errors[name] = ["not a finite number"]
-        return None
-    return number
 
 
 def _known(value: float | None) -> float | None:
@@ -155,35 +141,32 @@ def _coordinates(lat: float | None, lon: float | None, errors: dict[str, Any]) -
 
 
 def parse_fields(params: MultiDict) -> OsmAndMessage:
-    """Parse the query/form variant (speed in knots, batt in %); an SOS survives bad fields."""
-    osmand_id = (params.get("id") or params.get("deviceid") or "").strip()
-    if not osmand_id:
+    """Parse the query/form variant with :class:`OsmAndQuerySchema` (speed in knots, batt in %).
+
+    A bad field is reported in ``errors`` and its fix dropped, unless it carries an SOS alarm: then
+    the fields that loaded are used (a bad position is no position, a bad time is the server's).
+    """
+    try:
+        data, errors = _query_schema.load(params), {}
+    except ValidationError as exc:
+        data, errors = exc.valid_data or {}, dict(exc.messages) if isinstance(exc.messages, dict) else {}
+    if "id" in errors:
         raise OsmAndError({"id": ["Missing data for required field."]})
-    errors: dict[str, Any] = {}
-    lat, lon = _number(params.get("lat"), "lat", errors), _number(params.get("lon"), "lon", errors)
-    if params.get("location") and lat is None and lon is None:
-        parts = params["location"].split(",")
-        if len(parts) == 2:
-            lat, lon = _number(parts[0], "location", errors), _number(parts[1], "location", errors)
-        else:
-            errors["location"] = ["expected latitude,longitude"]
+    lat, lon = data.get("lat"), data.get("lon")
+    if lat is None and lon is None and "lat" not in errors and "lon" not in errors:
+        lat, lon = data.get("location") or (None, None)
+    else:
+        errors.pop("location", None)  # read only when lat and lon are not sent
     lat, lon = _coordinates(lat, lon, errors)
-    recorded_at, given = utcnow(), False
-    if params.get("timestamp"):
-        try:
-            recorded_at, given = parse_timestamp(params["timestamp"]), True
-        except ValueError as exc:
-            errors["timestamp"] = [str(exc)]
-    speed = _number(params.get("speed"), "speed", errors)
-    heading = _number(params.get("bearing") or params.get("heading"), "bearing", errors)
+    recorded_at = data.get("timestamp")
+    speed, heading = data.get("speed"), data.get("bearing")
     fix = OsmAndFix(
-        lat=lat, lon=lon, recorded_at=recorded_at, timestamp_given=given,
-        accuracy_m=_known(_number(params.get("accuracy"), "accuracy", errors)),
+        lat=lat, lon=lon, recorded_at=recorded_at or utcnow(), timestamp_given=recorded_at is not None,
+        accuracy_m=_known(data.get("accuracy")),
         speed_mps=None if _known(speed) is None else speed * KNOT_TO_MPS,
-        heading_deg=_known(heading), altitude_m=_number(params.get("altitude"), "altitude", errors),
-        battery_pct=_known(_number(params.get("batt"), "batt", errors)),
-        alarm=alarm_value(*params.getlist("alarm")))
-    message = OsmAndMessage(osmand_id=osmand_id)
+        heading_deg=_known(heading), altitude_m=data.get("altitude"), battery_pct=_known(data.get("batt")),
+        alarm=alarm_value(*data.get("alarm", ())))
+    message = OsmAndMessage(osmand_id=data["id"])
     if errors:
         message.errors["0"] = errors
         if fix.alarm == SOS:  # never lose the SOS for a bad field: what is usable is kept

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from backend.cards.card_id import CardId
 
@@ -333,22 +335,113 @@ class OwnTracksLocationSchema(Schema):
     created_at = LenientNumber(load_default=None, allow_none=True)
 
 
+_EPOCH_MS_ABOVE = 2**31 - 1  # a larger epoch is in milliseconds (Traccar's rule)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Epoch seconds or milliseconds, ISO 8601, or ``yyyy-MM-dd HH:mm:ss`` (UTC), as Traccar reads them."""
+    text = value.strip()
+    try:
+        number = int(text)
+    except ValueError:
+        number = None
+    try:
+        if number is not None:
+            return datetime.fromtimestamp(number / 1000 if number > _EPOCH_MS_ABOVE else number, UTC)
+        if "T" not in text and " " in text:
+            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValueError("not a timestamp (epoch s or ms, ISO 8601)") from exc
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class OsmAndNumber(fields.Float):
+    """A number as a query or form field (a string); an empty field is one not sent."""
+
+    default_error_messages = {"invalid": "not a number", "special": "not a finite number"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise self.make_error("invalid") from exc
+        if not math.isfinite(number):
+            raise self.make_error("special")
+        return number
+
+
+class OsmAndTimestamp(fields.Field):
+    """When the fix was taken: epoch s or ms, ISO 8601, or ``yyyy-MM-dd HH:mm:ss`` (UTC); empty = now."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime | None:
+        if not value:
+            return None
+        try:
+            return parse_timestamp(str(value))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class OsmAndLocation(fields.Field):
+    """``location=lat,lon``: the position in one field, read when ``lat`` and ``lon`` are not sent."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[float, float] | None:
+        if not value:
+            return None
+        parts = str(value).split(",")
+        if len(parts) != 2:
+            raise ValidationError("expected latitude,longitude")
+        number = OsmAndNumber()
+        lat, lon = (number.deserialize(part) for part in parts)
+        return None if lat is None or lon is None else (lat, lon)
+
+
+def osmand_number(description: str | None = None, *, metadata: dict[str, Any] | None = None,
+                  **kwargs: Any) -> OsmAndNumber:
+    """An optional numeric OsmAnd field (absent or empty is None; ``-1`` for unknown is the caller's to read)."""
+    return OsmAndNumber(load_default=None, allow_none=True, metadata={
+        **({"description": description} if description else {}), **(metadata or {})}, **kwargs)
+
+
 class OsmAndQuerySchema(Schema):
-    """Traccar Client / OsmAnd query or form fields (speed in knots, batt in %)."""
+    """Traccar Client / OsmAnd query or form fields (speed in knots, batt in %): parses them.
+
+    Loaded from the merged query and form (``mobile_api.osmand.parse_fields``); a field's error
+    never drops an SOS alarm, so the fields that did load are used (``ValidationError.valid_data``).
+    """
 
     class Meta:
         unknown = EXCLUDE
 
-    id = fields.String(metadata={"description": "the device's osmand_id (also accepted as deviceid)"})
-    lat = fields.String(metadata={"example": "7.8961"})
-    lon = fields.String(metadata={"example": "98.2960"})
-    timestamp = fields.String(metadata={"description": "epoch s or ms, ISO 8601, or yyyy-MM-dd HH:mm:ss (UTC)"})
-    accuracy = fields.String()
-    speed = fields.String(metadata={"description": "knots"})
-    bearing = fields.String()
-    altitude = fields.String()
-    batt = fields.String(metadata={"description": "battery %"})
-    alarm = fields.String(metadata={"description": "sos raises an SOS"})
+    id = fields.String(required=True, validate=validate.Length(min=1), metadata={
+        "description": "the device's osmand_id (also accepted as deviceid)"})
+    lat = osmand_number(validate=validate.Range(-90, 90, error="must be between -90 and 90"),
+                        metadata={"example": "7.8961"})
+    lon = osmand_number(validate=validate.Range(-180, 180, error="must be between -180 and 180"),
+                        metadata={"example": "98.2960"})
+    location = OsmAndLocation(load_default=None, metadata={
+        "type": "string", "description": "latitude,longitude (when lat and lon are not sent)"})
+    timestamp = OsmAndTimestamp(load_default=None, metadata={
+        "type": "string", "description": "epoch s or ms, ISO 8601, or yyyy-MM-dd HH:mm:ss (UTC); missing = now"})
+    accuracy = osmand_number("metres")
+    speed = osmand_number("knots")
+    bearing = osmand_number("degrees (also accepted as heading)")
+    altitude = osmand_number("metres")
+    batt = osmand_number("battery %")
+    alarm = fields.List(fields.String(), load_default=list, metadata={"description": "sos raises an SOS"})
+
+    @pre_load
+    def _as_traccar_reads_them(self, data: Any, **_: Any) -> dict[str, Any]:
+        """One value per field (the first), every ``alarm``; ``deviceid`` and ``heading`` as aliases."""
+        getlist = getattr(data, "getlist", None)
+        fields_ = {key: data.get(key) for key in data}
+        fields_["alarm"] = list(getlist("alarm")) if getlist else [a for a in [data.get("alarm")] if a is not None]
+        fields_["id"] = (data.get("id") or data.get("deviceid") or "").strip()
+        fields_["bearing"] = data.get("bearing") or data.get("heading")
+        return fields_
 
 
 class OsmAndCoordsSchema(Schema):

@@ -537,22 +537,23 @@ class OsmAnd(MethodView):
         return {"accepted": result.accepted if result else 0, "duplicates": result.duplicates if result else 0,
                 "sos": bool(alarms), "rejected": errors}
 
-    @blp.arguments(OsmAndQuerySchema, location="query")
+    # documented, not parsed by webargs: _osmand_message parses with the same schema, and a bad field
+    # never makes an SOS a 422
+    @blp.doc(parameters=[{"in": "query", "schema": OsmAndQuerySchema}])
     @blp.response(200, description="Stored")
     @blp.alt_response(404, description="Unknown id")
     @blp.alt_response(422, description="No usable position (never for an SOS alarm)")
-    def get(self, _query: dict[str, Any]):
+    def get(self):
         """Position report as query fields (speed in knots); ``alarm=sos`` raises an SOS."""
         return self._handle()
 
-    @blp.arguments(OsmAndQuerySchema, location="query")
-    @blp.doc(requestBody={"required": False, "content": {
+    @blp.doc(parameters=[{"in": "query", "schema": OsmAndQuerySchema}], requestBody={"required": False, "content": {
         "application/json": {"schema": OsmAndJsonSchema},
         "application/x-www-form-urlencoded": {"schema": OsmAndQuerySchema}}})
     @blp.response(200, description="Stored")
     @blp.alt_response(404, description="Unknown id")
     @blp.alt_response(422, description="No usable position (never for an SOS alarm)")
-    def post(self, _query: dict[str, Any]):
+    def post(self):
         """Position report as query/form fields (speed in knots) or Traccar Client 9+ JSON (m/s).
 
         ``alarm=sos`` raises an SOS wherever it is sent: the query, the form, the JSON body's top level,
