@@ -9,9 +9,9 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from backend.cards.card_id import CardId
+from backend.vocab import SosCategory
 
 PLATFORMS = ("android", "ios", "other")
-SOS_CATEGORIES = ("medical", "crime", "marine", "lost", "other")
 MAX_PINGS_PER_BATCH = 500
 
 
@@ -140,7 +140,7 @@ class SosSchema(Schema):
     recorded_at = fields.AwareDateTime(required=True, metadata={
         "description": "RFC 3339; a device clock far off is replaced by the server's time, never refused"})
     accuracy_m = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(0, 100_000))
-    category = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SOS_CATEGORIES))
+    category = fields.Enum(SosCategory, by_value=True, load_default=None, allow_none=True)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     battery_pct = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(0, 100))
 

@@ -29,6 +29,8 @@ import click
 import requests
 from flask.cli import with_appcontext
 
+from backend.vocab import SosCategory
+
 log = logging.getLogger(__name__)
 
 Point = tuple[float, float]  # (lat, lon)
@@ -51,7 +53,6 @@ NAMES = [("Anna Schmidt", "DEU", "de"), ("Liam Smith", "GBR", "en"), ("Olga Ivan
          ("Wei Zhang", "CHN", "zh"), ("Yuki Tanaka", "JPN", "en"), ("Chloé Martin", "FRA", "en"),
          ("Noah Johnson", "USA", "en"), ("Priya Sharma", "IND", "en"), ("Somchai Jaidee", "THA", "th"),
          ("Lucas Silva", "BRA", "en"), ("Emma Nilsson", "SWE", "en"), ("Mateo García", "ESP", "en")]
-SOS_CATEGORIES = ["medical", "marine", "lost", "crime", "other"]
 
 
 @dataclass
@@ -164,7 +165,7 @@ def step(session: requests.Session, base_url: str, tourist: Tourist, elapsed_s: 
         if tourist.open_sos is None and rng.random() < sos_rate:
             sos = {"id": str(uuid.uuid4()), "lat": round(lat, 6), "lon": round(lon, 6),
                    "recorded_at": now.isoformat(), "accuracy_m": 10.0,
-                   "category": "marine" if tourist.route_name == "boat" else rng.choice(SOS_CATEGORIES),
+                   "category": "marine" if tourist.route_name == "boat" else rng.choice(tuple(SosCategory)),
                    "note": "simulated SOS"}
             response = session.post(f"{base_url}/api/v1/mobile/sos", json=sos, headers=tourist.headers, timeout=30)
             if response.status_code in (200, 201):

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.cards.card_id import CardId
 from backend.dispatch.models import UnitAgency
+from backend.vocab import SosCategory
 
 
 class TouristBriefSchema(Schema):
@@ -153,7 +154,6 @@ class TrackPointSchema(Schema):
 INCIDENT_KINDS = ("sos", "left_area", "danger_zone", "overdue")
 SEVERITIES = ("critical", "high", "medium", "low")
 STATUS_FILTERS = ("open", "closed", "any", "new", "acknowledged", "dispatched", "resolved", "cancelled")
-SOS_CATEGORIES = ("medical", "crime", "marine", "lost", "other")
 
 
 class Text(fields.String):
@@ -330,7 +330,7 @@ class IncidentCreateSchema(Schema):
     lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
     lon = fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False)
     accuracy_m = fields.Float(validate=validate.Range(min=0, max=100_000), allow_nan=False)
-    category = fields.String(validate=validate.OneOf(SOS_CATEGORIES))
+    category = fields.Enum(SosCategory, by_value=True)
     note = Text(2000)
 
     @validates_schema
