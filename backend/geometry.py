@@ -6,10 +6,13 @@ from typing import Any
 
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import from_shape, to_shape
-from shapely.geometry import Point, mapping
+from shapely.geometry import Point, box, mapping
 from shapely.geometry.base import BaseGeometry
 
 SRID = 4326
+# A generous region around Phuket and its waters (lon 97.0–99.8, lat 6.5–9.5, about ±150 km):
+# an area drawn beyond it (a zone, a broadcast) is a mistake — swapped lat/lon, another country.
+PHUKET_REGION = box(97.0, 6.5, 99.8, 9.5)
 
 
 def point(lat: float, lon: float) -> WKBElement:

@@ -1,8 +1,10 @@
-"""Checking zone geometry from admins before it reaches the database.
+"""Checking drawn areas before they reach the database: zones from admins, broadcast areas.
 
-A zone must be a GeoJSON Polygon or MultiPolygon (RFC 7946, lon/lat) whose rings are closed,
-valid (no self-intersection), not empty, inside a generous region around Phuket and not
-absurdly large. Every problem is reported as a plain sentence so the admin can fix it.
+An area must be a GeoJSON Polygon or MultiPolygon (RFC 7946, lon/lat) whose rings are closed,
+valid (no self-intersection), not empty, inside the region around Phuket
+(:data:`backend.geometry.PHUKET_REGION`) and, for a zone, not absurdly large. Every problem is
+reported as a plain sentence so the admin or the dispatcher can fix it. This is the one polygon
+validation of the service (:func:`parse_area`); zones and broadcasts differ only in its limits.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ import math
 from typing import Any
 
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.validation import explain_validity
 
+from backend.geometry import PHUKET_REGION
 from backend.runtime import off_loop
 
-# A generous region around Phuket (about ±110 km): zones beyond it are mistakes (swapped
-# lat/lon, another country), not Phuket's.
-REGION = box(97.35, 6.9, 99.35, 8.9)
 # Phuket's land and waters are ~2,800 km²; a zone more than three times larger is a mistake.
 MAX_AREA_KM2 = 10_000.0
 MAX_VERTICES = 50_000
@@ -52,9 +52,11 @@ def _ring(value: Any, where: str) -> list[tuple[float, float]]:
     return points
 
 
-def _polygon(value: Any, where: str) -> Polygon:
+def _polygon(value: Any, where: str, holes: bool) -> Polygon:
     if not isinstance(value, list | tuple) or not value:
         raise GeometryError(f"{where}: a polygon must be a non-empty list of rings")
+    if not holes and len(value) != 1:
+        raise GeometryError(f"{where}: the polygon must have exactly one ring (no holes)")
     rings = [_ring(r, f"{where}[{i}]") for i, r in enumerate(value)]
     return Polygon(rings[0], rings[1:])
 
@@ -64,34 +66,39 @@ def parse_zone_geometry(geometry: Any) -> MultiPolygon:
 
     Up to ``MAX_VERTICES`` positions: checked off the event loop (shapely releases the GIL).
     """
-    return off_loop(_parse_zone_geometry, geometry)
+    return off_loop(parse_area, geometry)
 
 
-def _parse_zone_geometry(geometry: Any) -> MultiPolygon:
+def parse_area(geometry: Any, *, kinds: tuple[str, ...] = ("Polygon", "MultiPolygon"), holes: bool = True,
+               max_vertices: int = MAX_VERTICES, max_area_km2: float | None = MAX_AREA_KM2) -> MultiPolygon:
+    """A valid MultiPolygon inside :data:`PHUKET_REGION` from GeoJSON, or :class:`GeometryError`.
+
+    The defaults are a zone's limits; a broadcast area is one Polygon without holes, of any size.
+    """
     if not isinstance(geometry, dict):
         raise GeometryError("geometry must be a GeoJSON object")
     kind, coordinates = geometry.get("type"), geometry.get("coordinates")
-    if kind not in ("Polygon", "MultiPolygon"):
-        raise GeometryError("geometry must be a Polygon or a MultiPolygon")
+    if kind not in kinds:
+        raise GeometryError(f"geometry must be a {' or a '.join(kinds)}")
     if kind == "Polygon":
-        polygons = [_polygon(coordinates, "coordinates")]
+        polygons = [_polygon(coordinates, "coordinates", holes)]
     else:
         if not isinstance(coordinates, list | tuple) or not coordinates:
             raise GeometryError("coordinates: a MultiPolygon needs at least one polygon")
-        polygons = [_polygon(p, f"coordinates[{i}]") for i, p in enumerate(coordinates)]
+        polygons = [_polygon(p, f"coordinates[{i}]", holes) for i, p in enumerate(coordinates)]
     shape = MultiPolygon(polygons)
-    if shapely.get_num_coordinates(shape) > MAX_VERTICES:
-        raise GeometryError(f"geometry has more than {MAX_VERTICES} positions")
+    if shapely.get_num_coordinates(shape) > max_vertices:
+        raise GeometryError(f"geometry has more than {max_vertices} positions")
     if shape.is_empty:
         raise GeometryError("geometry is empty (it encloses no area)")
     if not shape.is_valid:
         raise GeometryError(f"geometry is invalid: {explain_validity(shape)}")
     if shape.area == 0:
         raise GeometryError("geometry is empty (it encloses no area)")
-    if not REGION.covers(shape):
+    if not PHUKET_REGION.covers(shape):
         raise GeometryError("geometry lies (partly) far away from Phuket; check the lon/lat order")
-    if area_km2(shape) > MAX_AREA_KM2:
-        raise GeometryError(f"geometry covers {area_km2(shape):,.0f} km², more than {MAX_AREA_KM2:,.0f} km²")
+    if max_area_km2 is not None and area_km2(shape) > max_area_km2:
+        raise GeometryError(f"geometry covers {area_km2(shape):,.0f} km², more than {max_area_km2:,.0f} km²")
     return shape
 
 

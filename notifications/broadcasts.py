@@ -8,7 +8,6 @@ outbox message in its language, in the same transaction as the broadcast itself.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -16,8 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2.shape import to_shape
-from shapely.geometry import MultiPolygon, Polygon, box
-from shapely.validation import explain_validity
+from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import func, select
 
 from backend.audit.service import record as audit
@@ -26,6 +24,7 @@ from backend.extensions import db
 from backend.geometry import SRID, to_element
 from backend.models_base import utcnow
 from backend.tracking.models import Device, LatestPosition
+from geo.validation import GeometryError, parse_area
 from notifications import messages
 from notifications.models import Broadcast
 from notifications.outbox import queue_for_card
@@ -35,8 +34,6 @@ URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
 CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
               "CBRNE", "Other")
-# A generous region around Phuket: an area beyond it is a mistake (swapped lat/lon, another country).
-REGION = box(97.0, 6.5, 99.8, 9.5)
 MAX_VERTICES = 2000
 
 
@@ -94,32 +91,16 @@ class AreaError(ValueError):
 
 
 def polygon_from_geojson(coordinates: list[list[list[float]]]) -> MultiPolygon:
-    """A valid area from GeoJSON Polygon coordinates (one closed outer ring, lon/lat), or :class:`AreaError`."""
-    if len(coordinates) != 1:
-        raise AreaError("the polygon must have exactly one ring (CAP areas have no holes)")
-    ring = coordinates[0]
-    if len(ring) < 4:
-        raise AreaError("a ring needs at least 4 positions (the first repeated last)")
-    if len(ring) > MAX_VERTICES:
-        raise AreaError(f"a ring may have at most {MAX_VERTICES} positions")
-    points = []
-    for position in ring:
-        if len(position) not in (2, 3) or not all(math.isfinite(v) for v in position):
-            raise AreaError("each position must be [lon, lat] with finite numbers")
-        lon, lat = position[0], position[1]
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise AreaError(f"[{lon}, {lat}] is not a [lon, lat] position on Earth")
-        points.append((lon, lat))
-    if points[0] != points[-1]:
-        raise AreaError("the ring is not closed (its last position must equal its first)")
-    polygon = Polygon(points)
-    if polygon.is_empty or polygon.area == 0:
-        raise AreaError("the polygon encloses no area")
-    if not polygon.is_valid:
-        raise AreaError(f"the polygon is invalid: {explain_validity(polygon)}")
-    if not REGION.covers(polygon):
-        raise AreaError("the polygon is not in the Phuket region (GeoJSON order is [lon, lat])")
-    return MultiPolygon([polygon])
+    """A valid area from GeoJSON Polygon coordinates (one closed outer ring, lon/lat), or :class:`AreaError`.
+
+    The zones' validation (:func:`geo.validation.parse_area`) with a broadcast's limits: one ring
+    (CAP areas have no holes), at most ``MAX_VERTICES`` positions, any size inside the region.
+    """
+    try:
+        return parse_area({"type": "Polygon", "coordinates": coordinates}, kinds=("Polygon",), holes=False,
+                          max_vertices=MAX_VERTICES, max_area_km2=None)
+    except GeometryError as exc:
+        raise AreaError(str(exc)) from exc
 
 
 def create_broadcast(*, headline: str | None = None, message: str | None = None, severity: str | None = None,
