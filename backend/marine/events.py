@@ -5,7 +5,9 @@
 - ``marine_warning``: a station's area came under a marine warning, with a broadcast draft.
 
 They are announcements, not records: the API is the record (``GET /api/v1/marine/trips``,
-``/conditions``), so a console that reconnects reads it again. Each change is announced once per
+``/conditions``), so a console that reconnects reads it again. They are emitted from a background
+task (through ``SOCKETIO_MESSAGE_QUEUE`` when set), so a slow or lost queue never holds up the
+request or the ping writer; a ``flask sweep`` process may exit before its task has emitted. Each change is announced once per
 transaction (the representation is taken just before the commit, so it is the committed state)
 and never for a rolled-back change.
 """
@@ -57,15 +59,21 @@ def _before_commit(session: Session) -> None:
         session.info.setdefault(_READY, []).append(("trip", TripSchema().dump(view)))
 
 
-def _after_commit(session: Session) -> None:
-    if session.in_nested_transaction():  # a savepoint released: the real commit is still to come
-        return
-    ready = session.info.pop(_READY, None)
-    for name, payload in ready or ():
+def _emit(ready: list[tuple[str, dict[str, Any]]]) -> None:
+    for name, payload in ready:
         try:
             socketio.emit(name, payload, to=DISPATCHERS_ROOM, namespace=NAMESPACE)
         except Exception:  # an announcement: the API stays the record
             log.exception("emitting %s failed", name)
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the real commit is still to come
+        return
+    ready = session.info.pop(_READY, None)
+    if ready:
+        # in a task of its own: a message queue that hangs never holds up the request or the ping writer
+        socketio.start_background_task(_emit, ready)
 
 
 def _after_rollback(session: Session) -> None:

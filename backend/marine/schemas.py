@@ -12,6 +12,7 @@ from backend.marine.models import Flag, TripStatus
 from backend.models_base import utcnow
 
 TRIP_STATUSES = tuple(s.value for s in TripStatus)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Text(fields.String):
@@ -24,6 +25,8 @@ class Text(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not text:
             raise ValidationError("must not be blank")
+        if _CONTROL.search(text):  # PostgreSQL cannot store NUL; no control character belongs in these
+            raise ValidationError("must not contain control characters")
         return text
 
 

@@ -333,6 +333,8 @@ def scan_ashore(*, trip: Trip, card_id: str, by: User | None = None) -> Passenge
     A passenger scanned ashore after the trip returned ends the search: their open
     ``passenger_unaccounted`` incident of this trip records it on its timeline.
     """
+    if trip.status == TripStatus.RETURNED.value:
+        dispatch.serialize_event_log()  # an incident event may follow: the event log's lock before the trip's
     trip = _lock_trip(trip)
     passenger = db.session.scalar(select(Passenger).where(Passenger.trip_id == trip.id,
                                                           Passenger.card_id == canonical(card_id)))
@@ -401,6 +403,7 @@ def depart(*, trip: Trip, by: User | None = None, override_reason: str | None = 
 def return_trip(*, trip: Trip, by: User | None = None, now: datetime | None = None) -> tuple[Trip, list[Incident]]:
     """The boat is back: status ``returned``; every passenger not scanned ashore raises a critical
     ``passenger_unaccounted`` incident at once. Returning again changes nothing. The caller commits."""
+    dispatch.serialize_event_log()  # the lock order of every incident writer: event log, then rows
     trip = _lock_trip(trip)
     if trip.status == TripStatus.RETURNED.value:
         return trip, []
@@ -450,6 +453,7 @@ def raise_overdue_boats(now: datetime | None = None) -> int:
     it for and is skipped. Each trip is raised once, ever (``overdue_raised_at``).
     """
     now = now or utcnow()
+    dispatch.serialize_event_log()  # the lock order of every incident writer: event log, then rows
     query = (select(Trip).where(Trip.status == TripStatus.AT_SEA.value, Trip.returns_by < now - grace(),
                                 Trip.overdue_raised_at.is_(None))
              .order_by(Trip.returns_by).limit(200).with_for_update(skip_locked=True, of=Trip))

@@ -99,6 +99,8 @@ def test_an_admin_names_the_operator(client, marine):
     ({"pier": None}, "pier"),
     ({"operator_id": "one"}, "operator_id"),
     ({"unexpected": 1}, "unexpected"),
+    ({"vessel_name": "Sea\u0000Star"}, "vessel_name"),  # PostgreSQL cannot store NUL
+    ({"destination": "Phi Phi\nIslands"}, "destination"),
 ])
 def test_invalid_trips_are_422_naming_the_field_and_change_nothing(app, client, marine, changes, field):
     response = client.post("/api/v1/marine/trips", headers=marine.crew_a, json=trip_body(**changes))
@@ -276,6 +278,8 @@ def test_a_right_pair_of_an_ended_card_is_refused_with_the_reason(app, client, m
     ({"card_id": "AKT-VM4-HZJ", "passport_number": "AB#12345"}, "passport_number"),
     ({"card_token": "a.b.c", "passport_number": "X1234567"}, "passport_number"),
     ({"card_token": "t" * 5000}, "card_token"),
+    ({"card_id": "AKT\u0000VM4HZJ", "passport_number": "X1234567"}, "card_id"),
+    ({"card_id": "AKT-VM4-HZJ", "passport_number": "X123\u00004567"}, "passport_number"),
 ])
 def test_wrong_boarding_bodies_are_422_naming_the_field(app, client, marine, payload, field):
     trip = new_trip(client, marine.crew_a)
@@ -316,6 +320,9 @@ def test_ashore_of_a_card_not_aboard_is_404(client, marine, factories):
     response = client.post(f"/api/v1/marine/trips/{trip['id']}/passengers/{card['card_id']}/ashore",
                            headers=marine.crew_a)
     assert response.status_code == 404 and response.get_json()["code"] == 404
+    for odd in ("AB%00CD", "x" * 300, "%E2%80%94"):  # never a 500, whatever the path holds
+        response = client.post(f"/api/v1/marine/trips/{trip['id']}/passengers/{odd}/ashore", headers=marine.crew_a)
+        assert response.status_code in (404, 422), (odd, response.status_code)
 
 
 def test_depart_and_return_follow_the_lifecycle(client, marine):
