@@ -84,10 +84,12 @@ class IncidentSchema(Schema):
     dispatched_by = fields.String(allow_none=True, metadata={"description": "staff username"})
     resolved_by = fields.String(allow_none=True, metadata={"description": "staff username"})
     unit = fields.Method("dump_unit", allow_none=True, metadata={
-        "description": "{id, name, agency} for a listed unit, {name} for free text, null before dispatch"})
+        "type": "object", "description": "{id, name, agency} for a listed unit, {name} for free text, null before "
+                                         "dispatch"})
     resolution = fields.String(allow_none=True)
     zone = fields.Method("dump_zone", allow_none=True)
     muted = fields.Method("dump_muted", metadata={
+        "type": "boolean",
         "description": "a danger_zone incident of a zone whose danger alerts a dispatcher muted (never SOS)"})
     trip = fields.Method("dump_trip", allow_none=True, metadata={
         "description": "boat_overdue / passenger_unaccounted: {id, vessel_name, pier, destination, returns_by, "
