@@ -2,8 +2,8 @@
 
 A trip at sea whose passengers' phones ping from the water appears on the map at its last position
 with its vessel name and head count; the detail of its ``boat_overdue`` incident shows the manifest;
-a station's red flag shows a marine-warning banner; the trip's return (a live ``trip`` event) takes
-the boat off the map.
+a station's red flag shows a marine-warning banner; the trip's return without one passenger (a live ``trip`` event)
+takes the boat off the map and that passenger's ``passenger_unaccounted`` detail highlights them.
 """
 
 from __future__ import annotations
@@ -134,14 +134,24 @@ def test_boats_at_sea_and_the_manifest_of_an_overdue_boat(app, runner, auth, fac
                 "rip_current_red_flag", "storm_small_boat"}
             page.screenshot(path=str(artifacts_dir / f"console-marine-draft-{label}.png"))
 
-            # back at the pier: the live `trip` event takes the boat off the map (well before the 30 s refresh)
-            for card in cards:
+            # back at the pier without Kim: the live `trip` event takes the boat off the map (well before the
+            # 30 s refresh), and Kim's passenger_unaccounted detail shows the manifest with Kim highlighted
+            for card in cards[:1]:
                 assert requests.post(f"{url}/api/v1/marine/trips/{trip_id}/passengers/{card['card_id']}/ashore",
                                      headers=operator, json={}, timeout=10).status_code == 200
             assert requests.post(f"{url}/api/v1/marine/trips/{trip_id}/return", headers=operator, json={},
                                  timeout=10).status_code == 200
             expect(boat).to_have_count(0, timeout=10_000)
             expect(page.locator("#boats-count")).to_have_text("0")
+            with app.app_context():
+                unaccounted = db.session.scalar(select(Incident.id).where(Incident.kind == "passenger_unaccounted"))
+            wait_until(page, f"!!window.ptsConsole.state.incidents[{unaccounted}]")
+            page.evaluate(f"window.pts.select({unaccounted})")
+            expect(page.locator("#marine-detail")).to_contain_text("Racha Sea Star")
+            highlighted = page.locator("#manifest-table tr.manifest-missing")
+            expect(highlighted).to_have_count(1)
+            expect(highlighted).to_contain_text("Kim Min-jun")
+            page.screenshot(path=str(artifacts_dir / f"console-unaccounted-{label}.png"))
             assert [m for m in problems if "Failed to load resource" not in m] == [], problems
         finally:
             expect.set_options(timeout=5_000)  # Playwright's default, for the other tests of this worker

@@ -136,6 +136,10 @@ def test_operator_boards_departs_lands_and_sees_who_is_missing(app, runner, auth
             with app.app_context():
                 kinds = db.session.execute(select(Incident.kind, Incident.card_id)).all()
             assert ("passenger_unaccounted", ben["card_id"]) in [tuple(k) for k in kinds]
+            # Ben turns up at the pier after all: scanned ashore, he is missing no more
+            missing.locator("button.ashore").click()
+            expect(page.locator("tr.passenger.missing")).to_have_count(0)
+            expect(page.locator("#missing")).to_be_hidden()
 
             # a red flag near Rassada: the next trip's departure is held, and the page says why
             with app.app_context():
