@@ -155,14 +155,14 @@ class SosStatusSchema(Schema):
     acknowledged_at = fields.AwareDateTime(allow_none=True)
     dispatched_at = fields.AwareDateTime(allow_none=True)
     unit = fields.String(allow_none=True)
-
-
     closed_at = fields.AwareDateTime(allow_none=True, metadata={
         "description": "when the SOS was resolved or cancelled (null while open)"})
     closed_by = fields.String(allow_none=True, validate=validate.OneOf(("dispatcher", "tourist", "system")), metadata={
         "description": "who closed it: a 191 dispatcher, the tourist (cancelled from a phone) or the system; "
                        "staff user names are not shown to tourists"})
     resolution = fields.String(allow_none=True, metadata={"description": "the dispatcher's closing words, if any"})
+
+
 class SosCancelSchema(Schema):
     """Why the tourist cancels (optional)."""
 
@@ -190,8 +190,6 @@ class PushTokenResultSchema(Schema):
     push_enabled = fields.Boolean(required=True)
 
 
-class MeCardSchema(Schema):
-    """The tourist's card, as the app shows it."""
 class WebPushKeysSchema(Schema):
     """The browser's ``PushSubscription.toJSON().keys`` (base64url)."""
 
@@ -233,6 +231,8 @@ class WebPushKeySchema(Schema):
         "description": "uncompressed P-256 public key (65 bytes), base64url without padding"})
 
 
+class MeCardSchema(Schema):
+    """The tourist's card, as the app shows it."""
 
     card_id = fields.String(attribute="id")
     full_name = fields.Method("dump_full_name")
