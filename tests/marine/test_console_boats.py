@@ -147,6 +147,7 @@ def test_boats_at_sea_and_the_manifest_of_an_overdue_boat(app, runner, auth, fac
                 unaccounted = db.session.scalar(select(Incident.id).where(Incident.kind == "passenger_unaccounted"))
             wait_until(page, f"!!window.ptsConsole.state.incidents[{unaccounted}]")
             page.evaluate(f"window.pts.select({unaccounted})")
+            expect(page.locator("#detail-title")).to_contain_text(f"Passenger unaccounted #{unaccounted}")
             expect(page.locator("#marine-detail")).to_contain_text("Racha Sea Star")
             highlighted = page.locator("#manifest-table tr.manifest-missing")
             expect(highlighted).to_have_count(1)
