@@ -1,7 +1,7 @@
 """The boat operator's page ``/marine`` in real headless Chromium against ``python wsgi.py``.
 
 One walk through a trip: register it, board passengers by pasted QR code, by card id + passport
-number and by a photo of the QR (decoded in the page by the pinned jsQR), a revoked card refused
+number, by a photo of the QR (decoded in the page by the pinned jsQR) and by the (fake) camera, a revoked card refused
 with its reason, departure, scans ashore, the return with the one who is missing highlighted; a
 departure held by a marine warning, which only an admin overrides; and another operator's account that sees none of it.
 """
@@ -15,6 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
+from tests.hotels.test_page import _camera_video
 from tests.marine.helpers_ui import CHROMIUM_ARGS, login, operator_account, watch_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,20 +55,28 @@ def test_operator_boards_departs_lands_and_sees_who_is_missing(app, runner, auth
     anna = factories.issued_card(full_name="Anna Schmidt", nationality="DEU")
     ben = factories.issued_card(full_name="Ben Carter", nationality="GBR", passport_number="GB5550123")
     carl = factories.issued_card(full_name="Carl Jensen", nationality="DNK")
+    dora = factories.issued_card(full_name="Dora Nagy", nationality="HUN")
     revoked = factories.issued_card(full_name="Rita Revoked", nationality="USA")
     with app.app_context():
         revoke_card(card=get_card(card_id=revoked["card_id"]), reason="reported stolen")
         db.session.commit()
     server = start_server()
     url = server.url
-    png = _qr_png(url, login(url, "harbour.admin", PASSWORD), carl["card_id"], tmp_path / "carl.png")
+    admin = login(url, "harbour.admin", PASSWORD)
+    png = _qr_png(url, admin, carl["card_id"], tmp_path / "carl.png")
+    # a fake camera that films Dora's card: the live scanning path runs headless too
+    video = _camera_video(_qr_png(url, admin, dora["card_id"], tmp_path / "dora.png"), tmp_path / "camera.y4m")
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
 
     expect.set_options(timeout=15_000)  # a machine busy with the parallel suite answers slowly at times
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            context.grant_permissions(["camera"], origin=url)
+            page = context.new_page()
             problems = watch_problems(page)
             page.goto(f"{url}/marine")
             page.fill("#username", "skipper")
@@ -110,7 +119,11 @@ def test_operator_boards_departs_lands_and_sees_who_is_missing(app, runner, auth
             # a photo of the card's QR, decoded in the page
             page.set_input_files("#qr-file", str(png))
             expect(page.locator("#scan-ok")).to_contain_text("Aboard: Carl Jensen", timeout=15_000)
-            expect(page.locator("tr.passenger")).to_have_count(3)
+            # the camera: frames go through BarcodeDetector or jsQR until the card is read, then it is released
+            page.click("#scan-start")
+            expect(page.locator("#scan-ok")).to_contain_text("Aboard: Dora Nagy", timeout=20_000)
+            expect(page.locator("#camera")).to_be_hidden()
+            expect(page.locator("tr.passenger")).to_have_count(4)
 
             # depart: the scans are now the ones ashore
             page.click("#depart")
@@ -122,6 +135,8 @@ def test_operator_boards_departs_lands_and_sees_who_is_missing(app, runner, auth
             expect(page.locator("#scan-ok")).to_contain_text("Ashore: Anna Schmidt")
             page.locator("tr.passenger", has_text="Carl Jensen").locator("button.ashore").click()
             expect(page.locator("tr.passenger", has_text="Carl Jensen")).to_have_class("passenger landed")
+            page.click("#scan-start")  # Dora steps off in front of the camera
+            expect(page.locator("#scan-ok")).to_contain_text("Ashore: Dora Nagy", timeout=20_000)
 
             # back at the pier without Ben: he is highlighted as missing
             page.click("#return")
