@@ -194,6 +194,13 @@ def test_alerts_by_web_push_and_the_four_fixes(app, factories, seeded, server, a
             assert notification["tag"] == f"incident-{incident_id}"
             assert notification["icon"].endswith("/app/icons/icon-192.png")
             assert notification["data"]["url"] == f"/app#sos-{incident_id}"
+            # where a tap leads (the worker sends the open app there): the message in the inbox
+            message_id = delivered.payload["message_id"]
+            page.evaluate(f"location.hash = '#message-{message_id}'")
+            page.locator(f"#screen-inbox #inbox-list [data-message-id='{message_id}'].highlight").wait_for()
+            page.evaluate(f"location.hash = '#sos-{incident_id}'")
+            page.locator("#screen-home").wait_for(state="visible")
+            page.locator("#sos-status[data-state=new]").wait_for()
 
             # (b) into the Patong rip zone: the banner shows on the Home tab too
             context.set_geolocation({"latitude": inside.y, "longitude": inside.x, "accuracy": 10})
