@@ -166,9 +166,20 @@
     state.timer = setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
   }
 
-  async function refresh() {
+  // A manifest read is personal data and audited: the open trip is read again only when the list
+  // shows it changed (status, heads, position), not on every 30 s tick.
+  function signature(t) {
+    return t ? [t.status, t.passengers_aboard, t.passengers_ashore,
+                t.last_position ? t.last_position.recorded_at : null].join("|") : "";
+  }
+
+  async function refresh(options) {
     await refreshTrips();
-    if (state.tripId) await openTrip(state.tripId, { keepMessages: true });
+    if (!state.tripId) return;
+    const listed = state.trips.find((t) => t.id === state.tripId);
+    if ((options && options.force) || !listed || signature(listed) !== signature(state.trip)) {
+      await openTrip(state.tripId, { keepMessages: true });
+    }
   }
 
   // --- the trip list -------------------------------------------------------------------
@@ -653,7 +664,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("signin-form").addEventListener("submit", onSignIn);
     $("sign-out").addEventListener("click", () => signOut());
-    $("refresh").addEventListener("click", refresh);
+    $("refresh").addEventListener("click", () => refresh({ force: true }));
     $("new-trip").addEventListener("click", openTripForm);
     $("trip-cancel").addEventListener("click", () => { $("trip-form-card").hidden = true; });
     $("trip-form").addEventListener("submit", createTrip);
