@@ -12,6 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from backend.auth.devices import (
@@ -321,16 +322,23 @@ class WebPush(MethodView):
     def put(self, body: dict[str, Any]):
         """Store this phone's subscription (replacing its previous one); every later message is also pushed there."""
         device = current_device()
-        try:
-            webpush.subscribe(device=device, endpoint=body["endpoint"], p256dh=body["keys"]["p256dh"],
-                              auth=body["keys"]["auth"])
-        except webpush.SubscriptionRefused as exc:
-            db.session.rollback()
-            abort(422, message=str(exc), errors={"json": exc.errors})
-        except webpush.SubscriptionTaken as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
+        for attempt in range(2):  # a concurrent PUT of the same subscription: read it back once
+            try:
+                webpush.subscribe(device=device, endpoint=body["endpoint"], p256dh=body["keys"]["p256dh"],
+                                  auth=body["keys"]["auth"])
+                db.session.commit()
+                break
+            except webpush.SubscriptionRefused as exc:
+                db.session.rollback()
+                abort(422, message=str(exc), errors={"json": exc.errors})
+            except webpush.SubscriptionTaken as exc:
+                db.session.rollback()
+                abort(409, message=str(exc))
+            except IntegrityError:
+                db.session.rollback()
+                if attempt:
+                    abort(409, message="the subscription changed at the same time: send it again")
+                device = current_device()
         return {"device_id": device.id, "webpush_enabled": True,
                 "endpoint_host": urlsplit(body["endpoint"]).hostname}
 

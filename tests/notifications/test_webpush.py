@@ -376,3 +376,23 @@ def test_an_oversize_body_is_413(app, client, web):
     response = client.put("/api/v1/mobile/webpush", json=body, headers=tourist["headers"])
     assert response.status_code == 413 and response.get_json()["code"] == 413
     assert subscription_of(app, tourist["device_ids"][0]) is None
+
+
+def test_concurrent_puts_of_one_subscription_never_fail_with_a_500(app, client, web):
+    import threading
+
+    tourist = web.add(subscribe=False)
+    body = tourist["browser"].subscription()
+    statuses: list[int] = []
+
+    def put() -> None:
+        with app.test_client() as own:
+            statuses.append(own.put("/api/v1/mobile/webpush", json=body, headers=tourist["headers"]).status_code)
+
+    threads = [threading.Thread(target=put) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(statuses) == 6 and set(statuses) <= {200, 409} and 200 in statuses, statuses
+    assert subscription_of(app, tourist["device_ids"][0]).endpoint == tourist["browser"].endpoint
