@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -393,6 +394,7 @@ def depart(*, trip: Trip, by: User | None = None, override_reason: str | None = 
                              "station": hold.station_name, "warning": hold.reason})
     trip.status = TripStatus.AT_SEA.value
     trip.departed_at = now
+    _note_trip_at_sea()
     trip.updated_at = now
     audit.record("trip.depart", subject_type="trip", subject_id=trip.id,
                  detail={"vessel": trip.vessel_name, "pier": trip.pier})
@@ -479,13 +481,36 @@ def raise_overdue_boats(now: datetime | None = None) -> int:
     return raised
 
 
+AT_SEA_RECHECK_S = 2.0  # how long a process trusts "no trip is at sea anywhere" before asking again
+
+
+def _note_trip_at_sea() -> None:
+    """This process sent a trip to sea: its pings feed trips again at once."""
+    current_app.extensions["pts_marine_at_sea"] = [time.monotonic(), True]
+
+
+def _any_trip_at_sea() -> bool:
+    """Whether any trip is at sea, asked at most every AT_SEA_RECHECK_S per process.
+
+    Most ping groups arrive while no boat is out (at night, in the monsoon): then the ping path
+    pays nothing at all. A trip sent to sea by another process is seen within the interval.
+    """
+    cache = current_app.extensions.setdefault("pts_marine_at_sea", [float("-inf"), True])
+    now = time.monotonic()
+    if now - cache[0] >= AT_SEA_RECHECK_S:
+        out = db.session.scalar(select(Trip.id).where(Trip.status == TripStatus.AT_SEA.value).limit(1))
+        cache[1] = out is not None
+        cache[0] = now
+    return bool(cache[1])
+
+
 def record_positions(newest: dict[str, tuple[float, float, datetime]]) -> int:
-    """Passengers' new fixes feed their trips at sea (one query when none is aboard); how many passengers.
+    """Passengers' new fixes feed their trips at sea; how many passengers.
 
     ``newest``: each card's newest new fix of a ping group (lat, lon, recorded_at). Runs inside
-    the group's transaction.
+    the group's transaction: one query per group while a trip is at sea, none otherwise.
     """
-    if not newest:
+    if not newest or not _any_trip_at_sea():
         return 0
     rows = db.session.execute(
         select(Passenger, Trip).join(Trip, Trip.id == Passenger.trip_id)

@@ -186,3 +186,37 @@ def test_manifests_go_with_the_ping_retention(app, client, marine, factories):
         db.session.commit()
         left = {p.card_id for p in db.session.scalars(select(Passenger))}
     assert left == {evidence["card_id"], recent["card_id"]}
+
+
+def test_the_ping_path_pays_one_query_per_group_and_none_while_no_boat_is_out(app, client, marine, factories):
+    from sqlalchemy import event
+
+    from backend.marine import service
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+        statements.append(statement)
+
+    fixes = {f"CARD{i:03d}": (7.8, 98.3, utcnow()) for i in range(50)}
+    trip = new_trip(client, marine.crew_a)
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            service.record_positions(fixes)  # asks once whether any boat is out
+            statements.clear()
+            service.record_positions(fixes)
+            assert statements == []  # no boat at sea: nothing at all
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        db.session.rollback()
+    assert act(client, trip["id"], "depart", marine.crew_a).status_code == 200
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            statements.clear()
+            assert service.record_positions(fixes) == 0  # none of these cards aboard
+            assert len(statements) == 1  # one query for the whole group
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        db.session.rollback()
