@@ -23,7 +23,7 @@ def test_an_admin_lists_every_staff_account(client, auth, factories):
     assert response.status_code == 200
     items = {u["username"]: u for u in response.get_json()["items"]}
     assert items["front-desk"] == {"id": manager.id, "username": "front-desk", "role": "hotel_manager",
-                                   "hotel_id": hotel_id, "active": True, "full_name": None,
+                                   "hotel_id": hotel_id, "operator_id": None, "active": True, "full_name": None,
                                    "last_login_at": None}
     assert {u["role"] for u in items.values()} == {"hotel_manager", "admin"}
     assert all("password" not in key for u in items.values() for key in u)
