@@ -28,6 +28,7 @@ from backend.auth.devices import (
     revoked_with_card,
     unauthorized,
 )
+from backend.cards.models import Card
 from backend.extensions import db
 from backend.tracking.models import Device
 from backend.tracking.service import CardNotTrackable, PingInput
@@ -499,8 +500,6 @@ def _osmand_device(osmand_id: str) -> None:
     device = db.session.scalar(select(Device).where(Device.osmand_id == osmand_id))
     card = None
     if device is not None:
-        from backend.cards.models import Card
-
         card = db.session.get(Card, device.card_id)
     if device is None or card is None or (device.revoked_at is not None and not revoked_with_card(device, card)):
         abort(404, message="unknown device id: enroll the phone and use its osmand_id")

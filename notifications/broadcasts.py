@@ -24,6 +24,7 @@ from backend.extensions import db
 from backend.geometry import SRID, to_element
 from backend.models_base import utcnow
 from backend.tracking.models import Device, LatestPosition
+from geo.models import Zone
 from geo.validation import GeometryError, parse_area
 from notifications import messages
 from notifications.models import Broadcast
@@ -131,8 +132,6 @@ def create_broadcast(*, headline: str | None = None, message: str | None = None,
         raise ValueError("a broadcast without a template needs headline, message and severity")
     urgency, certainty, category = urgency or "Immediate", certainty or "Observed", category or "Safety"
     if zone_id is not None:
-        from geo.models import Zone
-
         zone = db.session.get(Zone, zone_id)
         if zone is None:
             raise AreaError(f"there is no zone {zone_id}")
@@ -171,8 +170,6 @@ def recipient_cards(broadcast: Broadcast, *, now: datetime | None = None) -> lis
 def resolve_area(*, area: MultiPolygon | None = None, zone_id: int | None = None) -> MultiPolygon:
     """The area of a polygon or a zone (:class:`AreaError` for an unknown zone)."""
     if zone_id is not None:
-        from geo.models import Zone
-
         zone = db.session.get(Zone, zone_id)
         if zone is None:
             raise AreaError(f"there is no zone {zone_id}")

@@ -40,6 +40,7 @@ from backend.extensions import db
 from backend.jobs import nudge, periodic_job
 from backend.models_base import UTCDateTime, utcnow
 from backend.tracking.models import Device
+from geo.models import Zone
 from notifications import messages, push, webpush
 from notifications.models import OutboxDelivery, OutboxMessage, OutboxStatus, WebPushSubscription
 
@@ -166,8 +167,6 @@ def _incident_composer(topic: str, incident: Incident) -> Compose:
         return lambda lang: messages.render(topic, lang, unit=incident.unit or messages.DEFAULT_UNIT.get(
             lang, messages.DEFAULT_UNIT["en"]))
     if topic == "danger_zone":
-        from geo.models import Zone
-
         zone = db.session.get(Zone, incident.zone_id) if incident.zone_id is not None else None
         return lambda lang: render_danger_zone(zone, lang)
     return lambda lang: messages.render(topic, lang)

@@ -24,6 +24,7 @@ from sqlalchemy import event, select
 from backend.dispatch.models import Incident, IncidentKind, ZoneMute
 from backend.extensions import db
 from backend.models_base import utcnow
+from geo.models import Zone, ZoneKind
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,6 @@ def mute_zone(*, zone_id: int, minutes: int, reason: str, by: str) -> ZoneMute:
 
     Raises UnknownZone, or NotADangerZone for a zone that raises no danger alerts.
     """
-    from geo.models import Zone, ZoneKind
-
     zone = db.session.get(Zone, zone_id)
     if zone is None:
         raise UnknownZone(zone_id)
@@ -122,8 +121,6 @@ def mute_zone(*, zone_id: int, minutes: int, reason: str, by: str) -> ZoneMute:
 
 def unmute_zone(*, zone_id: int, by: str) -> ZoneMute | None:
     """Lift the zone's mute in force; returns it, or None when there was none (raises UnknownZone)."""
-    from geo.models import Zone
-
     zone = db.session.get(Zone, zone_id)
     if zone is None:
         raise UnknownZone(zone_id)

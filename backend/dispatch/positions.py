@@ -22,6 +22,8 @@ from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind
 from backend.extensions import db
 from backend.models_base import utcnow
 from backend.tracking.models import LatestPosition, Ping
+from geo.models import Facility
+from geo.service import nearest_facilities
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +181,6 @@ def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _nearest(*, lat: float, lon: float, kind: str, limit: int) -> list[tuple[Any, float]]:
-    from geo.models import Facility
-
-    try:
-        from geo.service import nearest_facilities
-    except ImportError:
-        nearest_facilities = None
     if nearest_facilities is not None:
         try:
             with db.session.begin_nested():

@@ -41,8 +41,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
 
 from backend.cards.card_id import canonical
+from backend.cards.models import Card, Tourist
 from backend.dispatch.models import Incident, IncidentStatus, Unit
 from backend.extensions import db
+from geo.models import Zone
 
 OPEN = (IncidentStatus.NEW.value, IncidentStatus.ACKNOWLEDGED.value, IncidentStatus.DISPATCHED.value)
 CLOSED = (IncidentStatus.RESOLVED.value, IncidentStatus.CANCELLED.value)
@@ -147,8 +149,6 @@ def phone_forms(typed: str) -> set[str]:
 
 def _matches_q(q: str) -> ColumnElement[bool]:
     """The holder's names, card id, passport number or phone match ``q`` (a correlated condition)."""
-    from backend.cards.models import Card, Tourist
-
     needle = q.strip()
     folded = needle.lower()
     compact = re.sub(r"\s+", "", needle).upper()
@@ -192,9 +192,6 @@ def filtered(filters: IncidentFilters) -> Select[tuple[Incident]]:
 
 def with_relations(query: Select[tuple[Incident]]) -> Select[tuple[Incident]]:
     """Load what the representation shows (holder, zone, unit) in bulk: a fixed number of queries per page."""
-    from backend.cards.models import Card
-    from geo.models import Zone
-
     return query.options(
         selectinload(Incident.holder_card).joinedload(Card.tourist),
         selectinload(Incident.zone).load_only(Zone.id, Zone.name),

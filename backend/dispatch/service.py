@@ -30,6 +30,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from backend import signals
+from backend.cards.models import Card
 from backend.dispatch.models import (
     OPEN_STATUSES,
     Incident,
@@ -287,8 +288,7 @@ class IncidentDetail:
 
 def incident_detail(incident: Incident) -> IncidentDetail:
     """The incident with its timeline, holder, card, current stay and last position."""
-    from backend.cards.models import Card
-    from backend.hotels.models import Hotel, Stay
+    from backend.hotels.models import Hotel, Stay  # a remaining cycle (hotels reads incidents): .importlinter
     from backend.tracking.models import LatestPosition
 
     card = db.session.get(Card, incident.card_id)
@@ -322,8 +322,6 @@ def open_call_incident(*, card_id: str, kind: IncidentKind, severity: Severity |
                        lon: float | None, accuracy_m: float | None, category: str | None, note: str | None,
                        actor: str) -> tuple[Incident, bool]:
     """Open (or join) an incident for a card from a 191 call; returns (incident, created)."""
-    from backend.cards.models import Card
-
     if db.session.get(Card, card_id) is None:
         raise UnknownCard(card_id)
     if severity is None:
