@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -11,7 +9,7 @@ from flask_smorest import Blueprint, abort
 from backend.audit import service as audit
 from backend.auth.decorators import staff_required
 from backend.auth.models import Role
-from backend.extensions import db
+from backend.web.transactions import unit_of_work
 from geo import service
 from geo.models import Zone
 from geo.schemas import (
@@ -35,16 +33,6 @@ def _zone_or_404(zone_id: int) -> Zone:
     return zone
 
 
-def _save(body: dict[str, Any], zone: Zone | None) -> Zone:
-    try:
-        if zone is None:
-            return service.create_zone(geometry=body["geometry"], properties=body["properties"])
-        return service.update_zone(zone=zone, geometry=body["geometry"], properties=body["properties"])
-    except service.ZoneConflict as exc:
-        db.session.rollback()
-        abort(422, message=str(exc), errors={"json": {"properties": {"slug": [str(exc)]}}})
-
-
 @zones_blp.route("")
 class Zones(MethodView):
     """Every zone, and adding one."""
@@ -64,12 +52,13 @@ class Zones(MethodView):
     @staff_required(Role.ADMIN)
     @zones_blp.arguments(ZoneFeatureInSchema)
     @zones_blp.response(201, ZoneFeatureSchema)
+    @zones_blp.alt_response(422, description="Invalid geometry or properties, or a slug another zone has")
+    @unit_of_work
     def post(self, body: dict):
         """Add a zone (admin): a GeoJSON Feature with a Polygon or MultiPolygon."""
-        zone = _save(body, None)
+        zone = service.create_zone(geometry=body["geometry"], properties=body["properties"])
         audit.record("zone.create", subject_type="zone", subject_id=zone.id,
                      detail={"name": zone.name, "kind": zone.kind})
-        db.session.commit()
         return service.zone_feature(zone)
 
 
@@ -85,23 +74,25 @@ class ZoneById(MethodView):
     @staff_required(Role.ADMIN)
     @zones_blp.arguments(ZoneFeatureInSchema)
     @zones_blp.response(200, ZoneFeatureSchema)
+    @zones_blp.alt_response(422, description="Invalid geometry or properties, or a slug another zone has")
+    @unit_of_work
     def put(self, body: dict, zone_id: int):
         """Replace a zone's geometry and properties (admin)."""
-        zone = _save(body, _zone_or_404(zone_id))
+        zone = service.update_zone(zone=_zone_or_404(zone_id), geometry=body["geometry"],
+                                   properties=body["properties"])
         audit.record("zone.update", subject_type="zone", subject_id=zone.id,
                      detail={"name": zone.name, "kind": zone.kind})
-        db.session.commit()
         return service.zone_feature(zone)
 
     @staff_required(Role.ADMIN)
     @zones_blp.response(204)
+    @unit_of_work
     def delete(self, zone_id: int):
         """Remove a zone (admin)."""
         zone = _zone_or_404(zone_id)
         audit.record("zone.delete", subject_type="zone", subject_id=zone.id,
                      detail={"name": zone.name, "kind": zone.kind})
         service.delete_zone(zone=zone)
-        db.session.commit()
 
 
 @facilities_blp.route("")
