@@ -53,6 +53,15 @@ Sent by ``backend.dispatch.events.on_connect`` after the staff token was accepte
 event's ``seq``, which the console receives in ``hello``. The realtime relay starts relaying
 after it (once per process).""")
 
+# --- cards (sent by backend.cards.service) ---------------------------------------------------
+
+card_tracking_ended = _signals.signal("card_tracking_ended", doc="""\
+A card stopped being tracked (PDPA): it was revoked or closed.
+
+Sent by ``backend.cards.service`` INSIDE the transaction that revokes or closes the card, after
+``tracking_ended_at`` is set. Sender: the ``Card``; ``at``: when. Receivers stop what follows the
+card (tracking: its devices are revoked, in the same transaction, so no ping of it is stored).""")
+
 # --- zones (sent by geo.service) -------------------------------------------------------------
 
 zone_deleting = _signals.signal("zone_deleting", doc="""\

@@ -14,6 +14,8 @@ dispatch_console_connected             notifications.realtime.start_relay — re
 (dispatch.events, on connect)          events to this process's consoles (once per process)
 zone_deleting                          backend.tracking.service.forget_zone — latest positions
 (geo.service, in transaction)          no longer point at the deleted danger zone
+card_tracking_ended                    backend.tracking.service.revoke_card_devices — the
+(cards.service, in transaction)        card's devices are revoked with it (PDPA)
 positions_recorded                     backend.marine.service.feed_trips — passengers aboard
 (tracking.service, in transaction)     a trip at sea move its last position (one query/group)
 ====================================  =====================================================
@@ -36,4 +38,5 @@ def init_app(app: Flask) -> None:
     signals.incident_events_committed.connect(realtime.emit_incident_events, weak=False)
     signals.dispatch_console_connected.connect(realtime.start_relay, weak=False)
     signals.zone_deleting.connect(tracking.forget_zone, weak=False)
+    signals.card_tracking_ended.connect(tracking.revoke_card_devices, weak=False)
     signals.positions_recorded.connect(marine.feed_trips, weak=False)

@@ -19,8 +19,9 @@ from typing import Any
 
 import jwt
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from backend import signals
 from backend.audit.service import record
 from backend.cards import card_id as card_ids
 from backend.cards import enrollment, keys, latin_names
@@ -28,7 +29,6 @@ from backend.cards.models import Card, CardKind, CardStatus, Checkpoint, Tourist
 from backend.cards.nationalities import is_nationality
 from backend.extensions import db
 from backend.models_base import utcnow
-from backend.tracking.models import Device
 
 CARD_TOKEN_TYPE = "pts-card+jwt"
 ALGORITHM = keys.ALGORITHM
@@ -345,8 +345,7 @@ def _end_tracking(card: Card, now: datetime) -> None:
     if card.tracking_ended_at is None:
         card.tracking_ended_at = min(now, card.expires_at)
     card.enrollment_code_hash = None
-    db.session.execute(update(Device).where(Device.card_id == card.id, Device.revoked_at.is_(None))
-                       .values(revoked_at=now))
+    signals.card_tracking_ended.send(card, at=now)  # tracking revokes the card's devices
 
 
 def revoke_card(*, card: Card, reason: str) -> Card:

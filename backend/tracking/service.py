@@ -32,7 +32,7 @@ from backend.dispatch.models import Incident, IncidentKind
 from backend.extensions import db
 from backend.geometry import point
 from backend.models_base import utcnow
-from backend.tracking.models import LatestPosition, Ping
+from backend.tracking.models import Device, LatestPosition, Ping
 from geo import rules
 
 
@@ -379,6 +379,12 @@ def forget_zone(zone: Any, **_: Any) -> None:
     """A zone is being deleted (``signals.zone_deleting``): no latest position stays in it as a danger zone."""
     db.session.execute(update(LatestPosition).where(LatestPosition.danger_zone_id == zone.id)
                        .values(danger_zone_id=None))
+
+
+def revoke_card_devices(card: Card, *, at: datetime, **_: Any) -> None:
+    """The card stopped being tracked (``signals.card_tracking_ended``): revoke its devices still in use."""
+    db.session.execute(update(Device).where(Device.card_id == card.id, Device.revoked_at.is_(None))
+                       .values(revoked_at=at))
 
 
 def overdue_threshold(*, at_sea: bool) -> timedelta:
