@@ -348,3 +348,31 @@ def test_a_staff_read_of_the_manifest_is_audited(app, client, marine, factories)
     [entry] = _audit(app, "trip.manifest_read")
     assert entry.actor_role == "dispatcher" and entry.subject_id == str(trip["id"])
     assert entry.detail["card_ids"] == [card["card_id"]]
+
+
+def test_every_post_route_refuses_an_oversize_body_with_the_json_error(app, client, marine):
+    trip = new_trip(client, marine.crew_a)
+    huge = {"card_token": "x" * 2_000_000, "override_reason": "x" * 2_000_000}
+    for path, headers in [(f"/api/v1/marine/trips/{trip['id']}/passengers", marine.crew_a),
+                          (f"/api/v1/marine/trips/{trip['id']}/depart", marine.crew_a),
+                          ("/api/v1/marine/observations", {"Authorization": "Bearer pts_station_x"}),
+                          ("/api/v1/marine/operators", marine.admin)]:
+        response = client.post(path, headers=headers, json=huge)
+        assert response.status_code == 413, path
+        assert response.get_json()["code"] == 413 and response.get_json()["message"]
+    assert client.get(f"/api/v1/marine/trips/{trip['id']}", headers=marine.crew_a).get_json()["status"] == "planned"
+    assert _count(app, Passenger) == 0
+
+
+def test_operators_api(client, marine):
+    created = client.post("/api/v1/marine/operators", headers=marine.admin, json={"name": "Racha Divers"})
+    assert created.status_code == 201 and created.get_json()["name"] == "Racha Divers"
+    names = {o["name"] for o in client.get("/api/v1/marine/operators", headers=marine.admin).get_json()["items"]}
+    assert names == {"Andaman Sea Tours", "Phi Phi Speedboat Co.", "Racha Divers"}
+    own = client.get("/api/v1/marine/operators", headers=marine.crew_a).get_json()["items"]
+    assert [o["id"] for o in own] == [marine.a]
+    assert client.post("/api/v1/marine/operators", headers=marine.crew_a, json={"name": "Mine"}).status_code == 403
+    assert client.get("/api/v1/marine/operators", headers=marine.dispatcher).status_code == 403
+    for body in ({}, {"name": ""}, {"name": 7}, {"name": "x", "licence": "L" * 65}):
+        response = client.post("/api/v1/marine/operators", headers=marine.admin, json=body)
+        assert response.status_code == 422, body
