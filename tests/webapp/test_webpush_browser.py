@@ -202,7 +202,9 @@ def test_alerts_by_web_push_and_the_four_fixes(app, factories, seeded, server, a
             page.locator("#screen-home").wait_for(state="visible")
             page.locator("#sos-status[data-state=new]").wait_for()
 
-            # (b) into the Patong rip zone: the banner shows on the Home tab too
+            # (b) the app opened again later, then into the Patong rip zone: the banner shows on Home too
+            page.reload()
+            page.locator("#screen-home").wait_for(state="visible")
             context.set_geolocation({"latitude": inside.y, "longitude": inside.x, "accuracy": 10})
             page.locator("#danger-alert").wait_for(state="visible")
             assert page.locator("#screen-home").is_visible()

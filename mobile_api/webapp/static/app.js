@@ -298,7 +298,6 @@
         show('home');
         await Promise.all([refreshMe(), loadAppConfig()]);
         checkPush(); // offers the alerts button
-        startWatching(); // the danger banner and the map follow the tourist from now on
         maybePing(true);
         return;
       }
