@@ -43,6 +43,13 @@ Sent AFTER COMMIT of every transaction that stored incident events (queued by
 events' payloads (the representation plus ``seq`` and ``event``), in ``seq`` order. Nothing is
 sent for a rolled-back transaction.""")
 
+zone_mutes_committed = _signals.signal("zone_mutes", doc="""\
+Zone mutes were set or lifted.
+
+Sent AFTER COMMIT of a transaction in which ``backend.dispatch.mutes`` muted or unmuted zones
+(queued with :func:`after_commit`). Sender: the ``Session``; ``items``: the ``zone_mute``
+payloads ``{zone_id, zone_name, until|null, by}``, in order.""")
+
 # --- the dispatch console (sent by backend.dispatch.events) --------------------------------
 
 dispatch_console_connected = _signals.signal("dispatch_console_connected", doc="""\

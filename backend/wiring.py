@@ -10,6 +10,8 @@ incident_event                         notifications.outbox.notify_incident_even
 (dispatch.service, in transaction)     tourist's push message, queued in the same transaction
 incident_events_committed              notifications.realtime.emit_incident_events — this
 (dispatch.service, after commit)       process's dispatchers at once, the others via Redis
+zone_mutes_committed                   backend.dispatch.events.emit_zone_mutes — ``zone_mute``
+(dispatch.mutes, after commit)         to every dispatcher of every process
 dispatch_console_connected             notifications.realtime.start_relay — relay committed
 (dispatch.events, on connect)          events to this process's consoles (once per process)
 zone_deleting                          backend.tracking.service.forget_zone — latest positions
@@ -29,6 +31,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Connect every receiver to its signal and install the after-commit session hooks."""
     from backend import signals
+    from backend.dispatch import events as dispatch_events
     from backend.marine import service as marine
     from backend.tracking import service as tracking
     from notifications import outbox, realtime
@@ -36,6 +39,7 @@ def init_app(app: Flask) -> None:
     signals.install_session_hooks()
     signals.incident_event.connect(outbox.notify_incident_event, weak=False)
     signals.incident_events_committed.connect(realtime.emit_incident_events, weak=False)
+    signals.zone_mutes_committed.connect(dispatch_events.emit_zone_mutes, weak=False)
     signals.dispatch_console_connected.connect(realtime.start_relay, weak=False)
     signals.zone_deleting.connect(tracking.forget_zone, weak=False)
     signals.card_tracking_ended.connect(tracking.revoke_card_devices, weak=False)

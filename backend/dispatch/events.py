@@ -255,13 +255,13 @@ def on_viewport(data: Any = None) -> dict[str, Any]:
     return {"ok": True, "count": len(found), "truncated": truncated}
 
 
-def emit_zone_mutes(payloads: list[dict[str, Any]]) -> None:
+def emit_zone_mutes(_session: Any, *, items: list[dict[str, Any]]) -> None:
     """After commit: ``zone_mute`` {zone_id, zone_name, until|null, by} to every dispatcher of every process.
 
     Through the message queue when one is configured (Flask-SocketIO's own fan-out). Not in the
     incident event log: a console that was away reads GET /api/v1/dispatch/mutes on reconnecting.
     """
-    for payload in payloads:
+    for payload in items:
         try:
             socketio.emit("zone_mute", payload, to=DISPATCHERS_ROOM, namespace=NAMESPACE)
         except Exception:  # noqa: BLE001 - the mute is stored; consoles read the list when they reconnect
@@ -270,9 +270,6 @@ def emit_zone_mutes(payloads: list[dict[str, Any]]) -> None:
 
 def register() -> None:
     """Bind the handlers to the current Socket.IO server (called by every ``create_app``)."""
-    from backend.dispatch import mutes
-
     for name, handler in (("connect", on_connect), ("disconnect", on_disconnect), ("resume", on_resume),
                           ("viewport", on_viewport)):
         socketio.on_event(name, handler, namespace=NAMESPACE)
-    mutes.on_committed_mutes(emit_zone_mutes)

@@ -5,34 +5,28 @@ still raised, stored, listed and emitted, with ``muted: true``, and the console 
 nor highlights them. Every other kind (SOS above all) is never muted. A mute ends by itself when
 ``until`` passes (compared with now on every read: no job), or when a dispatcher lifts it.
 
-After commit every change is handed to the registered emitters (the ``zone_mute`` Socket.IO
-event to every dispatcher). Mutes are not in the incident event log: they are not incident
+After commit every change is sent as :data:`backend.signals.zone_mutes_committed` (heard by the
+``zone_mute`` Socket.IO event to every dispatcher, see :mod:`backend.wiring`). Mutes are not in the incident event log: they are not incident
 events, and a console that was away reads the current mutes (``GET /api/v1/dispatch/mutes``)
 when it reconnects, which is all it needs — a mute is a state, not a history to replay.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_sqlalchemy.session import Session
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from backend import signals
 from backend.dispatch.models import Incident, IncidentKind, ZoneMute
 from backend.extensions import db
 from backend.models_base import utcnow
 from geo.models import Zone, ZoneKind
 
-log = logging.getLogger(__name__)
-
 MIN_MINUTES = 5
 MAX_MINUTES = 720
-
-MuteEmitter = Callable[[list[dict[str, Any]]], None]
-_emitters: list[MuteEmitter] = []
 
 
 class UnknownZone(Exception):
@@ -41,13 +35,6 @@ class UnknownZone(Exception):
 
 class NotADangerZone(Exception):
     """Only danger zones raise danger-zone alerts: there is nothing to mute."""
-
-
-def on_committed_mutes(emitter: MuteEmitter) -> MuteEmitter:
-    """Register ``emitter(payloads)`` to receive committed mute changes (``zone_mute`` payloads)."""
-    if emitter not in _emitters:
-        _emitters.append(emitter)
-    return emitter
 
 
 def _in_force(now: datetime) -> Any:
@@ -133,21 +120,4 @@ def unmute_zone(*, zone_id: int, by: str) -> ZoneMute | None:
 
 
 def _queue(payload: dict[str, Any]) -> None:
-    db.session.info.setdefault("pts_zone_mutes", []).append(payload)
-
-
-@event.listens_for(Session, "after_commit")
-def _emit_committed(session: Session) -> None:
-    payloads = session.info.pop("pts_zone_mutes", None)
-    if not payloads:
-        return
-    for emitter in list(_emitters):
-        try:
-            emitter(payloads)
-        except Exception:  # the mute is stored: a console reads GET /mutes when it reconnects
-            log.exception("emitting zone mutes failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop("pts_zone_mutes", None)
+    signals.after_commit(db.session, signals.zone_mutes_committed, payload)
