@@ -39,7 +39,11 @@ def test_the_languages_are_public_each_named_in_itself(client):
     assert names["en"] == "English" and names["th"] == "ไทย" and names["ru"] == "Русский"
     assert names["ar"] == "العربية" and names["he"] == "עברית" and names["ja"] == "日本語"
     assert len(set(names.values())) == 12
-    assert "/api/v1/languages" in client.get("/openapi.json").get_json()["paths"]
+    spec = client.get("/openapi.json").get_json()
+    paths = spec["paths"]
+    assert "get" in paths["/api/v1/languages"] and "get" in paths["/api/v1/broadcasts/templates"]
+    assert "requestBody" in paths["/api/v1/broadcasts/preview"]["post"]
+    assert "template" in spec["components"]["schemas"]["BroadcastCreate"]["properties"]
 
 
 # --- GET /api/v1/broadcasts/templates ---------------------------------------------------------
