@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import abort
 from geoalchemy2.admin.dialects.sqlite import init_spatialite, load_spatialite_driver
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, event, func
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
@@ -70,7 +70,18 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA journal_mode=WAL")
     dbapi_conn.execute("PRAGMA synchronous=NORMAL")
     dbapi_conn.execute("PRAGMA foreign_keys=ON")
+    # SQLite's lower() folds only ASCII; searches by name need every script, as PostgreSQL's lower() does.
+    dbapi_conn.create_function("pts_lower", 1, _lower_any_script, deterministic=True)
     init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
+
+
+def _lower_any_script(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def lower(column: Any) -> ColumnElement[Any]:
+    """``lower(column)`` in every script on both databases (``pts_lower`` on SQLite, ``lower`` on PostgreSQL)."""
+    return func.pts_lower(column) if db.session.get_bind().dialect.name == "sqlite" else func.lower(column)
 
 
 def bind_engine_events(engine: Engine) -> None:

@@ -8,9 +8,7 @@
   (``иван`` finds "Иван Иванов"), or in the passport's Latin-script name after the same ICAO
   transliteration (``Müller`` and ``mueller`` find ``MUELLER``; ``ivan ivanov`` finds ``IVANOV, IVAN``).
 
-SQLite's ``lower()`` folds only ASCII, so every SQLite connection gets ``pts_lower`` (Python's
-``str.lower``), as :mod:`backend.dispatch.search` registers it too (the same definition; whichever
-listener runs last leaves the same function); PostgreSQL's ``lower()`` folds every script.
+Names are lower-cased in every script on both databases by :func:`backend.database.lower`.
 
 Results are newest first (issued_at, then card id), paged by an opaque cursor naming the last
 card shown, so a card issued meanwhile never shifts a page.
@@ -24,14 +22,13 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, event, func, or_, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from backend.cards import latin_names
 from backend.cards.card_id import canonical
 from backend.cards.models import Card, Tourist
+from backend.database import lower
 from backend.extensions import db
 
 MAX_WORDS = 8
@@ -75,23 +72,11 @@ class CardPage:
     next_cursor: str | None
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
-    """Give every SQLite connection ``pts_lower``: lower-casing in every script, as PostgreSQL's ``lower``."""
-    create = getattr(dbapi_connection, "create_function", None)
-    if create is not None:
-        create("pts_lower", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True)
-
-
-def _lower(column: Any) -> ColumnElement[Any]:
-    if db.session.get_bind().dialect.name == "sqlite":
-        return func.pts_lower(column)
-    return func.lower(column)
 
 
 def _word_matches(word: str) -> ColumnElement[bool]:
     """One word of ``q`` is in the holder's name (any script) or in the Latin-script name."""
-    conditions = [_lower(Tourist.full_name).contains(word.lower(), autoescape=True)]
+    conditions = [lower(Tourist.full_name).contains(word.lower(), autoescape=True)]
     latin = latin_names.transliterate(word).replace(",", "").strip()
     if latin:
         conditions.append(Tourist.latin_name.contains(latin, autoescape=True))

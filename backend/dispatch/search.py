@@ -8,15 +8,17 @@ incident once: no duplicates, no gaps.
 ``q`` matches, in one query:
 
 - the holder's name, and the passport's Latin-script name, case-insensitively in any script
-  (substring). SQLite's ``lower()`` only folds ASCII, so every SQLite connection gets a
-  ``pts_lower`` function (Python's ``str.lower``); PostgreSQL's ``lower()`` folds every script
-  under the database's UTF-8 ctype. Both sides lower-case the same way, so ``ИВАН`` finds
+  (substring). SQLite's ``lower()`` only folds ASCII, so
+  :func:`backend.database.lower` uses the ``pts_lower`` function every SQLite connection gets
+  (Python's ``str.lower``); PostgreSQL's ``lower()`` folds every script under the database's UTF-8
+  ctype. Both sides lower-case the same way, so ``ИВАН`` finds
   ``Иван`` and ``müller`` finds ``MÜLLER`` on both;
 - the card id as printed or typed (:func:`backend.cards.card_id.canonical`);
 - the passport number (case and spaces ignored);
 - the phone number, with or without spaces, dashes, brackets or ``+``; a Thai number typed
   nationally (``081 234 5678``) also finds one stored internationally (``+66 81 234 5678``) and
-  the other way round.
+  the other way round;
+- for a card-less incident from a 191 call, the caller's name (as the holder's) and phone.
 
 Why no search column or trigram index: the name match runs inside the keyset walk of the
 ``(created_at, id)`` index, joined to the holder by primary keys, and stops at ``limit + 1``
@@ -36,12 +38,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, event, func, or_, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from backend.cards.card_id import canonical
 from backend.cards.models import Card, Tourist
+from backend.database import lower
 from backend.dispatch.models import Incident, IncidentStatus, Unit
 from backend.extensions import db
 from geo.models import Zone
@@ -111,18 +113,6 @@ class IncidentPage:
     next_cursor: str | None
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
-    """Give every SQLite connection ``pts_lower``: lower-casing in every script, as PostgreSQL's ``lower``."""
-    create = getattr(dbapi_connection, "create_function", None)
-    if create is not None:
-        create("pts_lower", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True)
-
-
-def _lower(column: Any) -> ColumnElement[Any]:
-    if db.session.get_bind().dialect.name == "sqlite":
-        return func.pts_lower(column)
-    return func.lower(column)
 
 
 def _digits(column: Any) -> ColumnElement[Any]:
@@ -148,22 +138,25 @@ def phone_forms(typed: str) -> set[str]:
 
 
 def _matches_q(q: str) -> ColumnElement[bool]:
-    """The holder's names, card id, passport number or phone match ``q`` (a correlated condition)."""
+    """The holder's names, card id, passport number or phone, or the caller's name or phone, match ``q``."""
     needle = q.strip()
     folded = needle.lower()
     compact = re.sub(r"\s+", "", needle).upper()
     holder = [
-        _lower(Tourist.full_name).contains(folded, autoescape=True),
-        _lower(Tourist.latin_name).contains(folded, autoescape=True),
+        lower(Tourist.full_name).contains(folded, autoescape=True),
+        lower(Tourist.latin_name).contains(folded, autoescape=True),
         func.upper(func.replace(Tourist.passport_number, " ", "")) == compact,
     ]
+    # a card-less 191 call: the caller's name or phone as the dispatcher noted it
+    conditions: list[ColumnElement[bool]] = [lower(Incident.caller_name).contains(folded, autoescape=True)]
     if _PHONE_TYPED.match(needle):
         forms = phone_forms(needle)
         if forms:
             holder.append(_digits(Tourist.phone).in_(sorted(forms)))
+            conditions.append(_digits(Incident.caller_phone).in_(sorted(forms)))
     holders = (select(Card.id).join(Tourist, Tourist.id == Card.tourist_id)
                .where(Card.id == Incident.card_id, or_(*holder)))
-    conditions: list[ColumnElement[bool]] = [holders.exists()]
+    conditions.append(holders.exists())
     card_id = canonical(needle)
     if 0 < len(card_id) <= 32:
         conditions.append(Incident.card_id == card_id)
