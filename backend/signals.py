@@ -69,6 +69,16 @@ Sent by ``backend.cards.service`` INSIDE the transaction that revokes or closes 
 ``tracking_ended_at`` is set. Sender: the ``Card``; ``at``: when. Receivers stop what follows the
 card (tracking: its devices are revoked, in the same transaction, so no ping of it is stored).""")
 
+# --- push messages (sent by notifications.outbox) --------------------------------------------
+
+outbox_queued = _signals.signal("outbox_queued", doc="""\
+Push messages were committed to the outbox.
+
+Sent AFTER COMMIT of a transaction in which ``notifications.outbox.queue_for_card`` stored
+messages (queued with :func:`after_commit`). Sender: the ``Session``; ``items``: how many rows
+each call stored. The server's scheduler is nudged to push at once (the periodic pass stays the
+safety net).""")
+
 # --- zones (sent by geo.service) -------------------------------------------------------------
 
 zone_deleting = _signals.signal("zone_deleting", doc="""\

@@ -14,6 +14,8 @@ zone_mutes_committed                   backend.dispatch.events.emit_zone_mutes �
 (dispatch.mutes, after commit)         to every dispatcher of every process
 dispatch_console_connected             notifications.realtime.start_relay — relay committed
 (dispatch.events, on connect)          events to this process's consoles (once per process)
+outbox_queued                          notifications.outbox.deliver_soon — the scheduler
+(notifications.outbox, after commit)   pushes at once, not at its next pass
 zone_deleting                          backend.tracking.service.forget_zone — latest positions
 (geo.service, in transaction)          no longer point at the deleted danger zone
 card_tracking_ended                    backend.tracking.service.revoke_card_devices — the
@@ -38,6 +40,7 @@ def init_app(app: Flask) -> None:
 
     signals.install_session_hooks()
     signals.incident_event.connect(outbox.notify_incident_event, weak=False)
+    signals.outbox_queued.connect(outbox.deliver_soon, weak=False)
     signals.incident_events_committed.connect(realtime.emit_incident_events, weak=False)
     signals.zone_mutes_committed.connect(dispatch_events.emit_zone_mutes, weak=False)
     signals.dispatch_console_connected.connect(realtime.start_relay, weak=False)

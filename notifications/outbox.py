@@ -33,6 +33,7 @@ from flask import current_app
 from sqlalchemy import event, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from backend import signals
 from backend.cards.models import Card, CardStatus
 from backend.database import is_postgres
 from backend.dispatch.models import Incident, IncidentEvent
@@ -79,13 +80,12 @@ def queue_for_card(*, card: Card, topic: str, event_key: str, compose: Compose,
     rows = [_row(card=card, device=device, topic=topic, event_key=event_key, compose=compose, data=data,
                  broadcast_id=broadcast_id, expires_at=expires_at) for device in (devices or [None])]
     db.session.execute(insert(OutboxMessage), rows)
-    db.session.info[_QUEUED] = True
+    signals.after_commit(db.session, signals.outbox_queued, len(rows))
     if any(device is not None for device in devices):
         db.session.info.setdefault(_EVENT_KEYS, set()).add(event_key)
     return len(rows)
 
 
-_QUEUED = "pts_outbox_queued"
 _EVENT_KEYS = "pts_outbox_event_keys"
 WEBPUSH = "webpush"
 
@@ -111,16 +111,13 @@ def queue_webpush_deliveries(session: Session, *, event_keys: list[str]) -> None
         ["message_id", "channel", "status", "attempts", "next_attempt_at", "created_at"], rows))
 
 
-@event.listens_for(Session, "after_commit")
-def _deliver_soon(session: Session) -> None:
-    """Messages were committed: have the server's scheduler push them now, not at the next pass."""
-    if session.info.pop(_QUEUED, False):
-        nudge("push")
+def deliver_soon(_session: Any, **_: Any) -> None:
+    """Messages were committed (``signals.outbox_queued``): the server's scheduler pushes them now."""
+    nudge("push")
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_queued(session: Session) -> None:
-    session.info.pop(_QUEUED, None)
     session.info.pop(_EVENT_KEYS, None)
 
 
