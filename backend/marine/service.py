@@ -294,7 +294,8 @@ def check_card(*, card_token: str | None = None, card_id: str | None = None, pas
 def board(*, trip: Trip, card: Card, by: User | None = None) -> Boarding:
     """Put a verified card on the trip's manifest (the same card again: its entry); the caller commits.
 
-    Raises :class:`TripConflict` once the trip has left, :class:`CapacityReached` when the boat is full.
+    Raises :class:`TripConflict` once the trip has left or while the card is aboard another trip at
+    sea (not scanned ashore there), :class:`CapacityReached` when the boat is full.
     """
     trip = _lock_trip(trip)
     if trip.status != TripStatus.PLANNED.value:
@@ -302,6 +303,12 @@ def board(*, trip: Trip, card: Card, by: User | None = None) -> Boarding:
     existing = db.session.scalar(select(Passenger).where(Passenger.trip_id == trip.id, Passenger.card_id == card.id))
     if existing is not None and existing.ashore_at is None:
         return Boarding(existing, created=False)
+    elsewhere = db.session.scalar(
+        select(Trip.vessel_name).join(Passenger, Passenger.trip_id == Trip.id)
+        .where(Passenger.card_id == card.id, Passenger.ashore_at.is_(None), Trip.status == TripStatus.AT_SEA.value,
+               Trip.id != trip.id).limit(1))
+    if elsewhere is not None:  # one boat at a time: that crew scans the passenger ashore first
+        raise TripConflict(f"this card is aboard {elsewhere}, at sea; it must be scanned ashore there first")
     aboard, _ = head_counts([trip.id])[trip.id]
     if trip.capacity is not None and aboard >= trip.capacity:
         raise CapacityReached(f"the boat is full: {aboard} of {trip.capacity} aboard")

@@ -376,3 +376,17 @@ def test_operators_api(client, marine):
     for body in ({}, {"name": ""}, {"name": 7}, {"name": "x", "licence": "L" * 65}):
         response = client.post("/api/v1/marine/operators", headers=marine.admin, json=body)
         assert response.status_code == 422, body
+
+
+def test_a_card_aboard_a_boat_at_sea_boards_no_other_until_ashore(client, marine, factories):
+    card = factories.issued_card()
+    first = new_trip(client, marine.crew_a)
+    assert board(client, first["id"], marine.crew_a, card_token=card["card_token"]).status_code == 201
+    assert act(client, first["id"], "depart", marine.crew_a).status_code == 200
+    second = new_trip(client, marine.crew_b, vessel_name="Phi Phi Cruiser")
+    response = board(client, second["id"], marine.crew_b, card_token=card["card_token"])
+    assert response.status_code == 409 and "Sea Star 3" in response.get_json()["message"]
+    ashore = client.post(f"/api/v1/marine/trips/{first['id']}/passengers/{card['card_id']}/ashore",
+                         headers=marine.crew_a)
+    assert ashore.status_code == 200
+    assert board(client, second["id"], marine.crew_b, card_token=card["card_token"]).status_code == 201
