@@ -149,7 +149,7 @@ _INCIDENT_TOPICS = {
 def notify_incident_event(incident: Incident, event: IncidentEvent) -> None:
     """Queue the tourist's message for an incident event (``signals.incident_event``, inside its transaction)."""
     topic = _INCIDENT_TOPICS.get((incident.kind, event.type))
-    if topic is None:
+    if topic is None or incident.card_id is None:  # a card-less 191 call has no tourist's phone to tell
         return
     card = db.session.get(Card, incident.card_id)
     if card is None:

@@ -2,9 +2,10 @@
 
 Who may do what (least privilege):
 
-- issue, revoke, close, renew the enrollment code, print, and find a card by passport number,
-  name or card id: ``immigration`` (and ``admin``). Dispatchers find people through the 191
-  center's own incident search; hotel managers through their guest list;
+- issue, revoke, close, renew the enrollment code and print: ``immigration`` (and ``admin``);
+- find a card by passport number, name or card id: ``immigration`` and ``dispatcher`` (the 191
+  center links a phone call to the card of the person in trouble), audited alike; hotel
+  managers find their guests through their guest list;
 - read a card with its holder and its QR: ``immigration``, ``dispatcher`` (the 191 center
   identifies a tourist in trouble) and ``admin``. Hotel managers see their own guests through
   the hotels API, never an arbitrary card;
@@ -82,11 +83,12 @@ def _no_store(response: Response) -> Response:
 class Cards(MethodView):
     """Issue a card at a checkpoint; find cards."""
 
-    @staff_required(Role.IMMIGRATION)
+    @staff_required(Role.IMMIGRATION, Role.DISPATCHER)
     @blp.arguments(CardSearchArgsSchema, location="query")
     @blp.response(200, CardSearchSchema)
     def get(self, args: dict[str, Any]):
-        """Find cards by passport number, name (any script, or the Latin-script name) or card id (immigration).
+        """Find cards by passport number, name (any script, or the Latin-script name) or card id (immigration;
+        dispatchers too, to link a 191 call to a card).
 
         Newest first, paged by `cursor`. Every search is audited as a read of personal data, with
         what was typed and the cards shown.

@@ -40,7 +40,11 @@ _OPEN_SQL = "status IN ('new', 'acknowledged', 'dispatched')"
 
 
 class Incident(db.Model):
-    """Something the 191 center must act on; one open incident per card and kind."""
+    """Something the 191 center must act on; one open incident per card and kind.
+
+    Card-less incidents (``card_id`` null, from a 191 call) are never deduplicated: the partial
+    unique index treats nulls as distinct on SQLite and PostgreSQL.
+    """
 
     __tablename__ = "incidents"
     __table_args__ = (
@@ -54,7 +58,10 @@ class Incident(db.Model):
     kind: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.NEW.value, index=True)
     severity: Mapped[str] = mapped_column(String(10))
-    card_id: Mapped[str] = mapped_column(ForeignKey("cards.id"), index=True)
+    # null for a 191 call about someone without a card (then the caller and a position are noted)
+    card_id: Mapped[str | None] = mapped_column(ForeignKey("cards.id"), index=True)
+    caller_name: Mapped[str | None] = mapped_column(String(120))
+    caller_phone: Mapped[str | None] = mapped_column(String(40))
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     accuracy_m: Mapped[float | None]

@@ -67,8 +67,13 @@ class IncidentSchema(Schema):
     kind = fields.String(required=True)
     status = fields.String(required=True)
     severity = fields.String(required=True)
-    card_id = fields.String(required=True)
-    tourist = fields.Method("dump_tourist")
+    card_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "null for a card-less incident from a 191 call (then `caller` says who called)"})
+    tourist = fields.Method("dump_tourist", allow_none=True, metadata={
+        "type": "object", "description": "the card holder; null for a card-less incident"})
+    caller = fields.Method("dump_caller", allow_none=True, metadata={
+        "type": "object", "description": "{name, phone} of whoever called 191 (either may be null): always for a "
+                                         "card-less incident, else only when the dispatcher noted a caller"})
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     accuracy_m = fields.Float(allow_none=True)
@@ -101,6 +106,12 @@ class IncidentSchema(Schema):
         if card is None:
             return None
         return TouristBriefSchema().dump(card.tourist)
+
+    def dump_caller(self, incident) -> dict | None:  # noqa: ANN001
+        """Who called 191: always for a card-less incident, for a carded one when the dispatcher noted it."""
+        if incident.card_id is not None and incident.caller_name is None and incident.caller_phone is None:
+            return None
+        return {"name": incident.caller_name, "phone": incident.caller_phone}
 
     def dump_zone(self, incident) -> dict | None:  # noqa: ANN001
         """The zone's id and name, when the incident is about a zone."""
@@ -322,10 +333,27 @@ class IncidentDetailSchema(IncidentSchema):
         return None if manifest is None else ManifestEntrySchema(many=True).dump(manifest)
 
 
-class IncidentCreateSchema(Schema):
-    """An incident opened by a dispatcher, e.g. from a 191 phone call about a card holder."""
+PHONE_TYPED = r"^\+?[0-9 ()\-]{3,40}$"
 
-    card_id = CardId(required=True)
+
+class CallerSchema(Schema):
+    """Who called 191 about someone without a card (as the dispatcher noted it)."""
+
+    name = Text(120, metadata={"example": "Somchai (hotel night guard)"})
+    phone = fields.String(validate=validate.Regexp(PHONE_TYPED, error="3-40 digits, spaces, +, ( ) and - only"),
+                          metadata={"example": "+66 81 234 5678"})
+
+
+class IncidentCreateSchema(Schema):
+    """An incident opened by a dispatcher from a 191 phone call: about a card holder, or card-less.
+
+    Without ``card_id`` (a resident, a tourist without a card, a caller who does not know it) the
+    call needs a place (``lat``/``lon``) and is never merged with another open incident; ``caller``
+    notes who called.
+    """
+
+    card_id = CardId(metadata={"description": "the card found by search; omit for a card-less call"})
+    caller = fields.Nested(CallerSchema, metadata={"description": "who called (card-less calls)"})
     kind = fields.String(load_default="sos", validate=validate.OneOf(INCIDENT_KINDS))
     severity = fields.String(validate=validate.OneOf(SEVERITIES),
                              metadata={"description": "default: critical for sos, high otherwise"})
@@ -339,6 +367,8 @@ class IncidentCreateSchema(Schema):
     def _position_pair(self, data: dict, **_kwargs) -> None:
         if ("lat" in data) != ("lon" in data):
             raise ValidationError("give both lat and lon, or neither", "lat" if "lon" in data else "lon")
+        if "card_id" not in data and "lat" not in data:
+            raise ValidationError("a call without a card needs a place: give lat and lon (or a card_id)", "lat")
 
 
 class IncidentAcknowledgeSchema(Schema):

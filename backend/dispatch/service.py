@@ -291,8 +291,8 @@ def incident_detail(incident: Incident) -> IncidentDetail:
     from backend.hotels.models import Hotel, Stay  # a remaining cycle (hotels reads incidents): .importlinter
     from backend.tracking.models import LatestPosition
 
-    card = db.session.get(Card, incident.card_id)
-    stay_row = db.session.execute(
+    card = None if incident.card_id is None else db.session.get(Card, incident.card_id)
+    stay_row = None if card is None else db.session.execute(
         select(Stay, Hotel).join(Hotel, Hotel.id == Stay.hotel_id)
         .where(Stay.card_id == incident.card_id, Stay.checked_out_at.is_(None))).first()
     stay = None
@@ -310,7 +310,7 @@ def incident_detail(incident: Incident) -> IncidentDetail:
         card=None if card is None else {"card_id": card.id, "kind": card.kind, "status": card.effective_status(),
                                         "checkpoint": card.checkpoint, "expires_at": card.expires_at},
         stay=stay,
-        last_position=db.session.get(LatestPosition, incident.card_id),
+        last_position=None if card is None else db.session.get(LatestPosition, incident.card_id),
     )
 
 
@@ -318,13 +318,42 @@ class UnknownCard(Exception):
     """No card has that id."""
 
 
-def open_call_incident(*, card_id: str, kind: IncidentKind, severity: Severity | None, lat: float | None,
+def open_call_incident(*, card_id: str | None, kind: IncidentKind, severity: Severity | None, lat: float | None,
                        lon: float | None, accuracy_m: float | None, category: str | None, note: str | None,
-                       actor: str) -> tuple[Incident, bool]:
-    """Open (or join) an incident for a card from a 191 call; returns (incident, created)."""
-    if db.session.get(Card, card_id) is None:
+                       actor: str, caller_name: str | None = None,
+                       caller_phone: str | None = None) -> tuple[Incident, bool]:
+    """Open (or join) an incident from a 191 call; returns (incident, created).
+
+    With a card it joins the card's open incident of that kind; without one (``card_id`` None:
+    the schema then requires a position) it always opens a new incident noting the caller.
+    """
+    if card_id is not None and db.session.get(Card, card_id) is None:
         raise UnknownCard(card_id)
     if severity is None:
         severity = Severity.CRITICAL if kind == IncidentKind.SOS else Severity.HIGH
-    return raise_incident(card_id=card_id, kind=kind, severity=severity, lat=lat, lon=lon, accuracy_m=accuracy_m,
-                          category=category, note=note, actor=actor, detail={"source": "191 call"})
+    detail = {"source": "191 call"}
+    if card_id is None:
+        return open_cardless_incident(kind=kind, severity=severity, lat=lat, lon=lon, accuracy_m=accuracy_m,
+                                      category=category, note=note, actor=actor, caller_name=caller_name,
+                                      caller_phone=caller_phone, detail=detail), True
+    incident, created = raise_incident(card_id=card_id, kind=kind, severity=severity, lat=lat, lon=lon,
+                                       accuracy_m=accuracy_m, category=category, note=note, actor=actor,
+                                       detail=detail)
+    if created and (caller_name or caller_phone):
+        incident.caller_name, incident.caller_phone = caller_name, caller_phone
+    return incident, created
+
+
+def open_cardless_incident(*, kind: IncidentKind, severity: Severity, lat: float | None, lon: float | None,
+                           accuracy_m: float | None, category: str | None, note: str | None, actor: str | None,
+                           caller_name: str | None, caller_phone: str | None,
+                           detail: dict[str, Any] | None = None) -> Incident:
+    """A new incident about someone without a card (never merged: nobody to match it by)."""
+    serialize_event_log()
+    incident = Incident(card_id=None, kind=str(kind), status=IncidentStatus.NEW.value, severity=str(severity),
+                        lat=lat, lon=lon, accuracy_m=accuracy_m, category=category, note=note,
+                        caller_name=caller_name, caller_phone=caller_phone, created_at=utcnow(), updated_at=utcnow())
+    db.session.add(incident)
+    db.session.flush()
+    record_event(incident, "created", actor=actor, detail=detail)
+    return incident

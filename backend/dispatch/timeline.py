@@ -63,6 +63,8 @@ def _raised_text(incident: Incident, event: IncidentEvent, detail: dict[str, Any
     kind = incident.kind
     if detail.get("source") == CALL_SOURCE:
         who = staff_actor(event.actor) or "the 191 center"
+        if incident.card_id is None:
+            return f"Phone call logged by {who} ({_kind_label(kind)}, no card)"
         return f"Phone call logged by {who} ({_kind_label(kind)})"
     if kind == IncidentKind.SOS.value:
         if repeat:
@@ -134,6 +136,8 @@ def incident_track(incident: Incident, *, limit: int = TRACK_LIMIT) -> list[dict
     """
     from backend.tracking.models import Ping
 
+    if incident.card_id is None:  # a card-less call: no phone, no positions
+        return []
     start = incident.created_at - TRACK_BEFORE
     end = incident.resolved_at or incident.cancelled_at or utcnow()
     rows = db.session.execute(

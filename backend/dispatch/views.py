@@ -104,13 +104,16 @@ class Incidents(MethodView):
     @blp.response(201, IncidentSchema)
     @blp.alt_response(200, schema=IncidentSchema, description="The card already had an open incident of that kind")
     def post(self, body: dict):
-        """Open an incident for a card holder (e.g. from a 191 phone call); joins an open one of the same kind."""
+        """Open an incident from a 191 phone call: for a card holder (joins an open one of the same kind), or
+        card-less with the caller and a position (always a new incident)."""
+        caller = body.get("caller") or {}
         try:
             incident, created = service.open_call_incident(
-                card_id=body["card_id"], kind=IncidentKind(body["kind"]),
+                card_id=body.get("card_id"), kind=IncidentKind(body["kind"]),
                 severity=Severity(body["severity"]) if "severity" in body else None,
                 lat=body.get("lat"), lon=body.get("lon"), accuracy_m=body.get("accuracy_m"),
-                category=body.get("category"), note=body.get("note"), actor=_actor())
+                category=body.get("category"), note=body.get("note"), actor=_actor(),
+                caller_name=caller.get("name"), caller_phone=caller.get("phone"))
         except service.UnknownCard:
             db.session.rollback()
             abort(422, message="unknown card", errors={"json": {"card_id": ["no card has this id"]}})

@@ -96,12 +96,30 @@ def test_searches_are_audited_as_reads_of_personal_data(app, client, officer, ca
         assert entries[1].detail == {"view": "search", "q": "75 1234567"}
 
 
-@pytest.mark.parametrize("role", ["dispatcher", "hotel_manager"])
-def test_other_roles_may_not_search(client, auth, factories, cards, role):
-    headers = auth.headers(role, hotel_id=factories.hotel() if role == "hotel_manager" else None)
+def test_a_dispatcher_taking_a_call_may_search_audited_alike(app, client, auth, cards):
+    dispatcher = auth.headers("dispatcher")
+    assert ids(find(client, dispatcher, "ivanov")) == [cards["ivan"]["card_id"]]
+    with app.app_context():
+        entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action.in_(
+            ["card.search", "card.read"])).order_by(AuditEntry.id)))
+        assert [(e.action, e.card_id, e.actor_role) for e in entries] == [
+            ("card.search", None, "dispatcher"), ("card.read", cards["ivan"]["card_id"], "dispatcher")]
+        assert entries[1].detail == {"view": "search", "q": "ivanov"}
+
+
+@pytest.mark.parametrize("role", ["hotel_manager", "marine_operator"])
+def test_other_roles_may_not_search(app, client, auth, factories, cards, role):
+    if role == "marine_operator":
+        from tests.marine.conftest import make_operator, operator_headers
+
+        headers = operator_headers(app, client, make_operator(app, "Andaman Sea Tours"), "crew-search")
+    else:
+        headers = auth.headers(role, hotel_id=factories.hotel())
     response = client.get("/api/v1/cards", query_string={"q": "ivanov"}, headers=headers)
     assert response.status_code == 403 and response.get_json()["code"] == 403
     assert "IVANOV" not in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "card.search")) is None
 
 
 def test_admin_may_search_and_anonymous_may_not(client, auth, cards):
