@@ -393,6 +393,8 @@ def depart(*, trip: Trip, by: User | None = None, override_reason: str | None = 
     hold = conditions.departure_hold(trip.pier, now=now)
     if hold is not None:
         if not override_reason:
+            audit.record("trip.depart_held", subject_type="trip", subject_id=trip.id,
+                         detail={"warning_id": hold.warning_id, "station": hold.station_name, "warning": hold.reason})
             raise conditions.DepartureHeld(hold)
         if not may_override:
             raise conditions.OverrideForbidden("only an admin may override a marine warning")

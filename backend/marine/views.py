@@ -294,7 +294,7 @@ class Depart(MethodView):
             trip = service.depart(trip=current_trip(), by=current_staff(), override_reason=body.get("override_reason"),
                                   may_override=_is_admin())
         except conditions.DepartureHeld as exc:
-            db.session.rollback()
+            db.session.commit()  # the audit entry of the held departure (the trip is unchanged)
             return jsonify(HoldSchema().dump({"code": 409, "status": "Conflict", "message": str(exc),
                                               "warning": exc.hold.as_dict()})), 409
         except conditions.OverrideForbidden as exc:

@@ -214,6 +214,9 @@ def test_departures_near_a_warning_are_held_unless_an_admin_overrides(app, clien
     assert body["warning"]["station"]["name"] == "Rassada buoy" and body["warning"]["reason"] == "red flag"
     assert body["warning"]["distance_km"] < 5
     assert client.get(f"/api/v1/marine/trips/{held['id']}", headers=marine.crew_a).get_json()["status"] == "planned"
+    with app.app_context():
+        [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "trip.depart_held")).all()
+        assert entry.subject_id == str(held["id"]) and entry.detail["warning"] == "red flag"
     # the operator may not override; an admin may, with a reason, audited
     assert act(client, held["id"], "depart", marine.crew_a, json={"override_reason": "rescue run"}).status_code == 403
     assert act(client, held["id"], "depart", marine.admin, json={"override_reason": "   "}).status_code == 422
