@@ -334,7 +334,10 @@ def _phone_intake_for_a_searched_card(page, api: _Api, stage, artifacts_dir) -> 
     page.click("#intake-open")
     expect(page.locator("#intake-dialog")).to_be_visible()
     page.fill("#intake-q", "Sofia")
-    page.click("#intake-search")
+    with page.expect_response(lambda r: "/api/v1/cards?" in r.url and "q=Sofia" in r.url) as searched:
+        page.click("#intake-search")  # the card search (dispatchers may use it, audited)
+    assert searched.value.status == 200
+    assert [c["card_id"] for c in searched.value.json()["items"]] == [stage["sofia"]]
     result = page.locator(f'#intake-results li[data-card="{stage["sofia"]}"]')
     expect(result).to_be_visible()
     expect(page.locator("#intake-card")).to_contain_text(stage["sofia"])  # the only match is picked
@@ -368,6 +371,43 @@ def _phone_intake_for_a_searched_card(page, api: _Api, stage, artifacts_dir) -> 
     assert "fell on the rocks" in created["note"]
     page.click('.tab[data-tab="live"]')
     expect(page.locator(f'#incident-list li[data-id="{incident_id}"]')).to_have_class(re.compile(r"\balarming\b"))
+    _card_less_call_shows_the_callers_phone(page, api, artifacts_dir)
+
+
+def _card_less_call_shows_the_callers_phone(page, api: _Api, artifacts_dir) -> None:  # noqa: ANN001
+    """A caller about someone without a card: logged with the caller and the place, callable from the detail."""
+    page.click("#intake-open")
+    expect(page.locator("#intake-card")).to_have_text("—")
+    page.fill("#intake-caller-name", "Khun Malee (guesthouse owner)")
+    page.fill("#intake-caller-phone", "081 234 5678")
+    page.click("#intake-form button[type=submit]")  # no card picked and "No card" not ticked: refused
+    expect(page.locator("#intake-error")).to_contain_text("No card")
+    page.check("#intake-nocard")
+    expect(page.locator("#intake-card")).to_contain_text("No card")
+    page.click("#intake-form button[type=submit]")  # card-less without a place: refused by the page
+    expect(page.locator("#intake-error")).to_contain_text("needs a place")
+    page.fill("#intake-lat", "7.8425")
+    page.fill("#intake-lon", "98.2968")
+    page.select_option("#intake-kind", "sos")
+    page.fill("#intake-note", "Her neighbour, a resident without a card, is unconscious")
+    before = page.locator("#detail-title").inner_text()
+    page.click("#intake-form button[type=submit]")
+    expect(page.locator("#intake-dialog")).to_be_hidden()
+    expect(page.locator("#detail-title")).not_to_have_text(before)
+    incident_id = int(page.locator("#detail-title").inner_text().rsplit("#", 1)[1])
+    call = page.locator('#detail-tourist a.tel[data-call="caller"]')
+    expect(call).to_have_attribute("href", "tel:0812345678")
+    expect(page.locator("#detail-tourist")).to_contain_text("Khun Malee (guesthouse owner)")
+    expect(page.locator("#detail-tourist")).to_contain_text("No card")
+    expect(page.locator(f'#incident-list li[data-id="{incident_id}"] .title')).to_contain_text("Khun Malee")
+    page.screenshot(path=str(artifacts_dir / "console-shift-intake-card-less.png"))
+    created = api.get(f"/dispatch/incidents/{incident_id}")
+    assert created["card_id"] is None and created["tourist"] is None
+    assert created["caller"] == {"name": "Khun Malee (guesthouse owner)", "phone": "081 234 5678"}
+    assert (created["lat"], created["lon"]) == (7.8425, 98.2968)
+    page.click('[data-action="acknowledge"]')  # the dispatcher takes it: it stops alarming
+    expect(page.locator(f'#incident-list li[data-id="{incident_id}"]')).to_have_attribute("data-status", "acknowledged")
+    expect(page.locator(f'#incident-list li[data-id="{incident_id}"]')).not_to_have_class(re.compile(r"\balarming\b"))
 
 
 def _a_burst_is_one_row_and_a_mute_silences_it(page, api: _Api, server, phones, late_phone,  # noqa: ANN001

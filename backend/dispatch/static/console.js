@@ -155,6 +155,13 @@
     var name = t.full_name || "";
     return t.latin_name && t.latin_name !== name ? name + " / " + t.latin_name : name;
   }
+  function whoText(i) {  // the tourist, or the caller of a card-less 191 call
+    var name = personName(i.tourist || {});
+    if (name) return name;
+    if (i.card_id) return i.card_id;
+    var c = i.caller || {};
+    return "☎ " + (c.name || c.phone || "ไม่มีบัตร · no card");
+  }
   function dialNumber(text) {  // the number in a phone field or an emergency contact, for tel:/sms:
     if (!text) return null;
     var m = String(text).match(/\+?\d[\d\s().\-]{4,}\d/);
@@ -294,7 +301,7 @@
       marker.setLatLng([inc.lat, inc.lon]);
       marker.setIcon(incidentIcon(inc));
     }
-    marker.bindTooltip(tip([kindLabel(inc.kind) + " — " + (inc.tourist ? inc.tourist.full_name : inc.card_id)]));
+    marker.bindTooltip(tip([kindLabel(inc.kind) + " — " + whoText(inc)]));
   }
 
   // --- zone mutes (danger-zone alerts only: SOS and every other kind always sound) -------------
@@ -421,7 +428,7 @@
       i.category ? [i.category] : [], i.unit ? [unitText(i.unit)] : []).filter(Boolean).join(" · ");
     return elem("li", { class: cls, "data-id": String(i.id), "data-kind": i.kind, "data-status": i.status }, [
       elem("span", { class: "sev sev-" + i.severity, title: SEVERITY[i.severity] || "" }),
-      elem("span", {}, [elem("div", { class: "title", text: kindLabel(i.kind) + " — " + (personName(t) || i.card_id) }),
+      elem("span", {}, [elem("div", { class: "title", text: kindLabel(i.kind) + " — " + whoText(i) }),
                         elem("div", { class: "sub", text: sub })]),
       elem("span", { class: "meta" }, [elem("span", { class: "badge badge-" + i.status, text: STATUS[i.status] || i.status }),
         closed ? elem("div", { class: "age", text: time(i.created_at) })
@@ -626,7 +633,7 @@
     $("alarm-banner").hidden = !on;
     if (on) {
       var first = state.incidents[ids[0]];
-      $("alarm-text").textContent = (first.tourist ? first.tourist.full_name : first.card_id) +
+      $("alarm-text").textContent = whoText(first) +
         (ids.length > 1 ? " (+" + (ids.length - 1) + ")" : "");
       $("alarm-open").onclick = function () { select(first.id); };
       if (!audio.timer) { beep(); audio.timer = setInterval(beep, 1000); }
@@ -694,13 +701,18 @@
       var h = Object.assign({}, t, d.holder || {});
       if (!h.latin_name && t.latin_name) h.latin_name = t.latin_name;
       $("detail-title").textContent = kindLabel(d.kind) + " #" + d.id;
-      rows($("detail-tourist"), [row("ชื่อ · Name", personName(h)),
+      var caller = d.caller || {};
+      var callerRows = d.caller ? [row("ผู้แจ้ง · Caller", caller.name),
+        row("โทรผู้แจ้ง · Caller's phone", caller.phone, callLinks(caller.phone, "caller"))] : [];
+      if (!d.card_id) {  // a card-less 191 call: the caller is who the dispatcher can reach
+        rows($("detail-tourist"), callerRows.concat([row("บัตร · Card", "ไม่มีบัตร · No card")]));
+      } else rows($("detail-tourist"), callerRows.concat([row("ชื่อ · Name", personName(h)),
         row("สัญชาติ · ภาษา · Nationality · language", [h.nationality, h.language].filter(Boolean).join(" · ")),
         row("โทร · Phone", h.phone, callLinks(h.phone, "tourist")),
         row("ผู้ติดต่อฉุกเฉิน · Emergency contact", h.emergency_contact, callLinks(h.emergency_contact, "emergency")),
         row("บัตร · Card", d.card_id + (d.card ? " (" + d.card.status + ")" : "")),
         row("โรงแรม · Hotel", d.stay ? d.stay.hotel + (d.stay.room ? ", room " + d.stay.room : "") + (d.stay.hotel_phone ? " · " + d.stay.hotel_phone : "") : null),
-        row("ตำแหน่งล่าสุด · Last fix", d.last_position ? time(d.last_position.recorded_at) + (d.last_position.battery_pct !== null && d.last_position.battery_pct !== undefined ? " · 🔋" + Math.round(d.last_position.battery_pct) + "%" : "") : null)]);
+        row("ตำแหน่งล่าสุด · Last fix", d.last_position ? time(d.last_position.recorded_at) + (d.last_position.battery_pct !== null && d.last_position.battery_pct !== undefined ? " · 🔋" + Math.round(d.last_position.battery_pct) + "%" : "") : null)]));
       rows($("detail-incident"), [row("สถานะ · Status", STATUS[d.status] || d.status),
         row("ความรุนแรง · Severity", SEVERITY[d.severity] || d.severity), row("เวลา · Opened", time(d.created_at) + (OPEN[d.status] ? " (" + ago(d.created_at) + ")" : "")),
         row("พิกัด · Position", d.lat !== null && d.lat !== undefined ? d.lat.toFixed(5) + ", " + d.lon.toFixed(5) + (d.accuracy_m ? " ±" + Math.round(d.accuracy_m) + " m" : "") : null),
@@ -934,7 +946,7 @@
   $("stats-refresh").addEventListener("click", loadStats);
   setInterval(function () { if (state.started && state.tab === "stats") loadStats(); }, 60000);
 
-  // --- a phone call: open an incident for a card found by search, at a position on the map ------------
+  // --- a phone call: open an incident for a card found by search, or card-less with the caller --------
   options($("intake-kind"), CALL_KINDS.map(function (k) { return [k, KIND[k]]; }));
   function openIntake() {
     state.intake.card = null;
@@ -942,6 +954,7 @@
     $("intake-results").textContent = "";
     $("intake-error").textContent = "";
     $("intake-form").reset();
+    $("intake-nocard").checked = false;
     intakeLayer.clearLayers();
     $("intake-dialog").show();
     $("intake-q").focus();
@@ -955,14 +968,15 @@
       elem("small", { text: [id, nat, c.status || ""].filter(Boolean).join(" · ") })]);
     li.addEventListener("click", function () {
       state.intake.card = { card_id: id, full_name: name };
+      $("intake-nocard").checked = false;
       $("intake-card").textContent = (name ? name + " · " : "") + id;
       document.querySelectorAll("#intake-results li").forEach(function (n) { n.classList.toggle("picked", n === li); });
     });
     return li;
   }
-  // Dispatchers find callers through the 191 center's own incident search (q: name in any script,
-  // card id, passport, phone) and by a card id read out on the phone; the checkpoint's card search
-  // (GET /api/v1/cards?q=) is for immigration officers and admins only.
+  // Dispatchers find the card through the card search (GET /api/v1/cards?q=: name in any script or
+  // the passport's Latin-script name, passport number, card id; audited as a read of each card shown)
+  // and by a card id read out on the phone. A call without a card is logged card-less ("No card").
   function searchCards() {
     var q = $("intake-q").value.trim();
     $("intake-error").textContent = "";
@@ -977,16 +991,8 @@
       found.push(card);
     }
     var lookups = [];
-    if (state.user && state.user.role === "admin") {
-      lookups.push(api("GET", "/api/v1/cards?q=" + encodeURIComponent(q) + "&limit=20").then(function (data) {
-        (data.items || []).forEach(add);
-      }).catch(function () { /* the incident search below still answers */ }));
-    }
-    lookups.push(api("GET", "/api/v1/dispatch/incidents?" + query({ q: q, status: "any", limit: "50" })).then(function (data) {
-      data.items.forEach(function (inc) {
-        var t = inc.tourist || {};
-        add({ card_id: inc.card_id, full_name: t.full_name, latin_name: t.latin_name, nationality: t.nationality });
-      });
+    lookups.push(api("GET", "/api/v1/cards?" + query({ q: q, limit: "20" })).then(function (data) {
+      (data.items || []).forEach(add);
     }));
     if (q.replace(/[^0-9a-z]/gi, "").length >= 9) {  // it may be a card id read out on the phone
       lookups.push(api("GET", "/api/v1/cards/" + encodeURIComponent(q)).then(add).catch(function (e) {
@@ -1040,17 +1046,37 @@
   ["intake-lat", "intake-lon"].forEach(function (id) {
     $(id).addEventListener("input", function () { $("intake-error").textContent = ""; drawIntakeMarker(); });
   });
+  $("intake-nocard").addEventListener("change", function () {
+    $("intake-error").textContent = "";
+    if (!$("intake-nocard").checked) { if (!state.intake.card) $("intake-card").textContent = "—"; return; }
+    state.intake.card = null;  // card-less: forget a card picked before
+    $("intake-card").textContent = "ไม่มีบัตร · No card";
+    document.querySelectorAll("#intake-results li").forEach(function (n) { n.classList.remove("picked"); });
+  });
   $("intake-search").addEventListener("click", searchCards);
   $("intake-q").addEventListener("keydown", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); searchCards(); } });
   $("intake-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     $("intake-error").textContent = "";
-    if (!state.intake.card) { $("intake-error").textContent = "เลือกบัตรก่อน · Find and pick the caller's card first"; return; }
-    var body = { card_id: state.intake.card.card_id, kind: $("intake-kind").value };
+    var noCard = $("intake-nocard").checked;
+    if (!noCard && !state.intake.card) {
+      $("intake-error").textContent = "เลือกบัตร หรือเลือก “ไม่มีบัตร” · Find and pick the card, or tick “No card”";
+      return;
+    }
+    var body = { kind: $("intake-kind").value };
+    if (!noCard) body.card_id = state.intake.card.card_id;
     try {
       var pos = intakePosition();
       if (pos) { body.lat = pos[0]; body.lon = pos[1]; }
     } catch (e) { $("intake-error").textContent = e.message; return; }
+    if (noCard && !pos) {
+      $("intake-error").textContent = "เหตุที่ไม่มีบัตรต้องมีตำแหน่ง · A call without a card needs a place: pick it on the map";
+      return;
+    }
+    var caller = {}, callerName = $("intake-caller-name").value.trim(), callerPhone = $("intake-caller-phone").value.trim();
+    if (callerName) caller.name = callerName;
+    if (callerPhone) caller.phone = callerPhone;
+    if (callerName || callerPhone) body.caller = caller;
     if ($("intake-category").value) body.category = $("intake-category").value;
     if ($("intake-severity").value) body.severity = $("intake-severity").value;
     var note = $("intake-note").value.trim();
