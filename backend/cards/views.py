@@ -133,12 +133,12 @@ class Cards(MethodView):
 class Verify(MethodView):
     """Verify a card token read from a QR."""
 
-    # every staff role of the contract; a marine_operator checks cards only by boarding them (least privilege)
-    @staff_required(Role.IMMIGRATION, Role.DISPATCHER, Role.HOTEL_MANAGER)
+    # every staff role (contract), the boat operators at the pier included
+    @staff_required(Role.IMMIGRATION, Role.DISPATCHER, Role.HOTEL_MANAGER, Role.MARINE_OPERATOR)
     @blp.arguments(VerifyRequestSchema)
     @blp.response(200, VerificationSchema)
     def post(self, body: dict[str, Any]):
-        """Check signature, key, algorithm, type, expiry, revocation and closure (staff; not marine_operator)."""
+        """Check signature, key, algorithm, type, expiry, revocation and closure (any staff role)."""
         outcome = service.verify_card_token(body["card_token"])
         if outcome.card is not None:
             record("card.verify", subject_type="card", subject_id=outcome.card.id, card_id=outcome.card.id,
