@@ -106,6 +106,9 @@ def test_enroll_by_code_see_the_card_and_pings_reach_the_server(app, factories, 
     page.locator("#enroll-error").wait_for(state="visible")
     assert "not right" in page.locator("#enroll-error").inner_text()
 
+    # the card number typed as printed on the card (groups of three with hyphens), in lower case
+    printed = "-".join(card["card_id"][i:i + 3] for i in range(0, len(card["card_id"]), 3))
+    page.fill("#enroll-card-id", printed.lower())
     page.fill("#enroll-code", card["enrollment_code"])
     page.click("#enroll-submit")
     page.locator("#screen-home").wait_for(state="visible")
