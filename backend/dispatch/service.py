@@ -105,7 +105,8 @@ def raise_incident(*, card_id: str, kind: IncidentKind, severity: Severity, lat:
                    lon: float | None = None, accuracy_m: float | None = None, category: str | None = None,
                    note: str | None = None, zone_id: int | None = None, at: datetime | None = None,
                    actor: str | None = "system", detail: dict[str, Any] | None = None,
-                   trip_id: int | None = None) -> tuple[Incident, bool]:
+                   trip_id: int | None = None, caller_name: str | None = None,
+                   caller_phone: str | None = None) -> tuple[Incident, bool]:
     """Open an incident, or update the card's open one of the same kind; returns (incident, created).
 
     A repeat updates position, note and zone (and the boat trip: ``trip_id``) and may raise the
@@ -118,7 +119,7 @@ def raise_incident(*, card_id: str, kind: IncidentKind, severity: Severity, lat:
         incident = Incident(card_id=card_id, kind=str(kind), status=IncidentStatus.NEW.value,
                             severity=str(severity), lat=lat, lon=lon, accuracy_m=accuracy_m, category=category,
                             note=note, zone_id=zone_id, trip_id=trip_id, created_at=at or utcnow(),
-                            updated_at=utcnow())
+                            updated_at=utcnow(), caller_name=caller_name, caller_phone=caller_phone)
         try:
             with db.session.begin_nested():
                 db.session.add(incident)
@@ -336,12 +337,10 @@ def open_call_incident(*, card_id: str | None, kind: IncidentKind, severity: Sev
         return open_cardless_incident(kind=kind, severity=severity, lat=lat, lon=lon, accuracy_m=accuracy_m,
                                       category=category, note=note, actor=actor, caller_name=caller_name,
                                       caller_phone=caller_phone, detail=detail), True
-    incident, created = raise_incident(card_id=card_id, kind=kind, severity=severity, lat=lat, lon=lon,
-                                       accuracy_m=accuracy_m, category=category, note=note, actor=actor,
-                                       detail=detail)
-    if created and (caller_name or caller_phone):
-        incident.caller_name, incident.caller_phone = caller_name, caller_phone
-    return incident, created
+    # the caller noted with a carded call is kept when the call opens the incident (a join keeps the first)
+    return raise_incident(card_id=card_id, kind=kind, severity=severity, lat=lat, lon=lon, accuracy_m=accuracy_m,
+                          category=category, note=note, actor=actor, detail=detail, caller_name=caller_name,
+                          caller_phone=caller_phone)
 
 
 def open_cardless_incident(*, kind: IncidentKind, severity: Severity, lat: float | None, lon: float | None,

@@ -65,12 +65,15 @@ def test_a_call_without_a_card_is_logged_with_the_caller_and_the_place(client, d
     assert counts(app)[2] == 0
 
 
-def test_a_carded_call_may_note_its_caller_and_keeps_the_tourist(client, dispatcher, factories):
+def test_a_carded_call_may_note_its_caller_and_keeps_the_tourist(client, dispatcher, factories, app):
     card_id = factories.card(full_name="Kenji Sato")
     body = client.post(f"{BASE}/incidents", json={"card_id": card_id, "caller": {"name": "his wife"}},
                        headers=dispatcher).get_json()
     assert body["card_id"] == card_id and body["tourist"]["full_name"] == "Kenji Sato"
     assert body["caller"] == {"name": "his wife", "phone": None}
+    with app.app_context():  # the consoles' live feed carries it from the first event
+        created = db.session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == body["id"])).one()
+        assert created.snapshot["caller"] == {"name": "his wife", "phone": None}
     plain = client.post(f"{BASE}/incidents", json={"card_id": card_id, "kind": "overdue"}, headers=dispatcher)
     assert plain.status_code == 201 and plain.get_json()["caller"] is None
 
