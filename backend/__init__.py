@@ -79,7 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for name in DOMAINS:
         importlib.import_module(name).init_app(app)
 
-    from backend import demo, jobs, wiring
+    from backend import demo, jobs, seeding, wiring
 
     wiring.init_app(app)
     hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
@@ -89,4 +89,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.cli.add_command(jobs.sweep_command)
     app.cli.add_command(demo.demo_command)
+    app.cli.add_command(seeding.seed_command)
     return app

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-from flask.cli import with_appcontext
 from geoalchemy2.shape import to_shape
 from shapely.geometry import shape
 from sqlalchemy import select
@@ -109,16 +107,3 @@ def seed() -> SeedResult:
     db.session.flush()
     return SeedResult(zones_created, zones_updated, facilities_created, facilities_updated)
 
-
-@click.command("seed")
-@with_appcontext
-def seed_command() -> None:
-    """Load Phuket's zones, facilities and checkpoints, and the 191 center's units (idempotent)."""
-    from backend.dispatch.units import seed_units
-
-    result = seed()
-    units_created, units_updated = seed_units()
-    db.session.commit()
-    click.echo(f"units: {units_created} created, {units_updated} updated")
-    click.echo(f"zones: {result.zones_created} created, {result.zones_updated} updated")
-    click.echo(f"facilities: {result.facilities_created} created, {result.facilities_updated} updated")
