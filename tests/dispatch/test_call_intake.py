@@ -176,3 +176,21 @@ def test_the_openapi_document_shows_the_optional_card_and_the_caller(client):
     assert "card_id" not in create.get("required", []) and "caller" in create["properties"]
     incident = spec["components"]["schemas"]["Incident"]["properties"]
     assert incident["card_id"].get("nullable") is True and "caller" in incident
+
+
+def test_a_hotels_guest_list_is_unmoved_by_card_less_incidents(client, dispatcher, auth, factories, app):
+    hotel_id = factories.hotel()
+    guest = factories.card(full_name="Guest In House")
+    with app.app_context():
+        from backend.hotels.models import Stay
+
+        db.session.add(Stay(hotel_id=hotel_id, card_id=guest, room="12"))
+        db.session.commit()
+    raise_incident(app, guest)
+    assert client.post(f"{BASE}/incidents", json=CALL, headers=dispatcher).status_code == 201
+    response = client.get(f"/api/v1/hotels/{hotel_id}/guests",
+                          headers=auth.headers("hotel_manager", hotel_id=hotel_id))
+    assert response.status_code == 200, response.get_json()
+    [item] = response.get_json()["items"]
+    assert item["card_id"] == guest and [i["kind"] for i in item["open_incidents"]] == ["sos"]
+
