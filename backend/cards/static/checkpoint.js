@@ -5,10 +5,11 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const CHECKPOINT_KEY = "pts.checkpoint";
+  const staff = StaffSession.open("pts.staff");  // the shared session (/static/web/staff.js)
 
   function show() {
-    const grant = Staff.session();
-    const signedIn = !!grant && grant.expiresAt > Date.now();
+    const grant = staff.grant();
+    const signedIn = !!grant;
     $("signin-section").hidden = signedIn;
     $("issue-section").hidden = !signedIn;
     $("find-section").hidden = !signedIn;
@@ -59,7 +60,7 @@
     $("signin-error").textContent = "";
     $("signin-button").disabled = true;
     try {
-      await Staff.signIn($("username").value.trim(), $("password").value);
+      await staff.signIn($("username").value.trim(), $("password").value);
       $("password").value = "";
       show();
       $("full_name").focus();
@@ -71,7 +72,7 @@
     }
   });
 
-  $("signout").addEventListener("click", () => { Staff.clear(); show(); });
+  $("signout").addEventListener("click", () => { staff.signOut(); show(); });
 
   $("issue").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -80,8 +81,7 @@
     if (button.disabled) return;  // one card per click, even on a double click
     button.disabled = true;
     try {
-      const response = await Staff.api("/api/v1/cards", {method: "POST", json: formBody()});
-      const card = await response.json();
+      const { data: card } = await staff.api("POST", "/api/v1/cards", formBody());
       localStorage.setItem(CHECKPOINT_KEY, $("checkpoint").value);
       // the enrollment code travels in the fragment: never sent to the server, never logged
       location.assign(`${card.links.print}#code=${encodeURIComponent(card.enrollment_code)}`);
@@ -142,7 +142,7 @@
     if (more && found.cursor) params.set("cursor", found.cursor);
     $("find-button").disabled = true;
     try {
-      const page = await (await Staff.api(`/api/v1/cards?${params}`)).json();
+      const { data: page } = await staff.api("GET", `/api/v1/cards?${params}`);
       if (!more) Object.assign(found, {q, items: [], chosen: null});
       found.items.push(...page.items);
       found.cursor = page.next_cursor;
@@ -193,9 +193,7 @@
       return;
     }
     try {
-      const response = await Staff.api(`/api/v1/cards/${encodeURIComponent(card.card_id)}/${action}`,
-                                       {method: "POST", json});
-      const updated = await response.json();
+      const { data: updated } = await staff.api("POST", `/api/v1/cards/${encodeURIComponent(card.card_id)}/${action}`, json);
       Object.assign(card, {status: updated.status, revoke_reason: updated.revoke_reason});
       renderResults();
       choose(card);

@@ -5,6 +5,8 @@
   const $ = (id) => document.getElementById(id);
   const cardId = encodeURIComponent(document.body.dataset.cardId);
   const codeKey = `pts.enroll.${cardId}`;
+  const staff = StaffSession.open("pts.staff");  // the checkpoint's session (/static/web/staff.js)
+  const SVG = {accept: "image/svg+xml"};
 
   function takeCodeFromFragment() {
     const params = new URLSearchParams(location.hash.slice(1));
@@ -26,18 +28,18 @@
   }
 
   async function showEnrollment(code) {
-    const response = await Staff.api(`/api/v1/cards/${cardId}/enrollment-qr.svg`,
-                                     {method: "POST", json: {enrollment_code: code}});
+    const {response} = await staff.api("POST", `/api/v1/cards/${cardId}/enrollment-qr.svg`,
+                                       {enrollment_code: code}, SVG);
     await imageInto($("qr-enroll"), response);
     $("f-code").textContent = code;
   }
 
   // The printed "valid until" is the card's stay_until date as it is (a Thai date), never a
-  // timestamp converted through this PC's time zone (CardDates in staff.js).
+  // timestamp converted through this PC's time zone (CardDates in dates.js).
   const validUntil = (card) => CardDates.printed(card.stay_until);
 
   async function load() {
-    if (!Staff.session()) {
+    if (!staff.grant()) {
       $("print-error").textContent = "";
       $("print-error").append("Sign in at the checkpoint page first · กรุณาเข้าสู่ระบบ ");
       const link = Object.assign(document.createElement("a"), {href: "/checkpoint", textContent: "/checkpoint"});
@@ -45,7 +47,7 @@
       return;
     }
     const code = takeCodeFromFragment();
-    const card = await (await Staff.api(`/api/v1/cards/${cardId}`)).json();
+    const {data: card} = await staff.api("GET", `/api/v1/cards/${cardId}`);
     $("f-name").textContent = card.full_name;
     if (card.latin_name && card.latin_name !== card.full_name.toUpperCase()) {
       $("f-latin").textContent = card.latin_name;
@@ -59,7 +61,7 @@
       $("status-banner").hidden = false;
       $("status-banner").textContent = `This card is ${card.status.toUpperCase()} — do not hand it out.`;
     }
-    await imageInto($("qr-token"), await Staff.api(card.links.qr_svg));
+    await imageInto($("qr-token"), (await staff.api("GET", card.links.qr_svg, undefined, SVG)).response);
     if (code && card.status === "active") {
       try {
         await showEnrollment(code);
@@ -78,7 +80,7 @@
   $("new-code-button").addEventListener("click", async () => {
     $("print-error").textContent = "";
     try {
-      const fresh = await (await Staff.api(`/api/v1/cards/${cardId}/enrollment-code`, {method: "POST"})).json();
+      const {data: fresh} = await staff.api("POST", `/api/v1/cards/${cardId}/enrollment-code`);
       sessionStorage.setItem(codeKey, fresh.enrollment_code);
       await showEnrollment(fresh.enrollment_code);
       $("new-code-button").hidden = true;

@@ -1,0 +1,120 @@
+/* The staff pages' one session and API client (console, hotel desk, checkpoint, card print, boat
+ * operators, the console's broadcast composer). Served once, at /static/web/staff.js, by the shared
+ * web blueprint (backend/web): same-origin script, so every page's Content-Security-Policy is unchanged.
+ *
+ *   const session = StaffSession.open("pts.hotel", { onExpired: (message) => … });
+ *   await session.signIn(username, password, { roles: ["hotel_manager", "admin"], refused: "…" });
+ *   const { status, data } = await session.api("GET", "/api/v1/hotels/7");
+ *   session.signOut();
+ *
+ * - The grant {token, role, username, hotelId, expiresAt} lives in sessionStorage under the page's key
+ *   only (never localStorage); an expired grant is dropped on read.
+ * - api(method, path, body, {accept}) sends the bearer token, JSON-encodes `body`, and resolves to
+ *   {status, data, response}: `data` is the parsed JSON (null for an empty or non-JSON answer, whose
+ *   unread `response` the caller may read, e.g. an SVG).
+ * - Every failure rejects with one error type, StaffSession.ApiError {status, code, message, errors,
+ *   body, retryAfter, detail}: the contract's error shape {code, message, errors?}; `detail` is the
+ *   message followed by the field errors ("… — lat: Must be …"); status 0 is no connection.
+ * - A 401 to a signed-in session drops the grant and calls onExpired(message): sign in again.
+ *   A 503 (the database is briefly lost) names its Retry-After in the message.
+ *
+ * The tourist app (mobile_api/webapp/static/app.js) keeps its own client: a device token in
+ * localStorage, an offline queue and request timeouts, none of which a staff page has.
+ */
+(function () {
+  "use strict";
+
+  var EXPIRED = "Your session has ended; please sign in again. / กรุณาเข้าสู่ระบบอีกครั้ง";
+  var OFFLINE = "No connection to the server. / ไม่สามารถเชื่อมต่อเซิร์ฟเวอร์";
+
+  function fieldErrors(errors) {  // ["lat: Must be …", …] from marshmallow's nested errors object
+    var parts = [];
+    (function walk(prefix, value) {
+      if (Array.isArray(value)) parts.push((prefix ? prefix + ": " : "") + value.join(" "));
+      else if (value && typeof value === "object") {
+        Object.keys(value).forEach(function (k) {
+          walk(k === "json" || k === "query" || k === "form" ? prefix : (prefix ? prefix + "." + k : k), value[k]);
+        });
+      } else if (value) parts.push((prefix ? prefix + ": " : "") + value);
+    })("", errors);
+    return parts;
+  }
+
+  class ApiError extends Error {
+    constructor(status, body, retryAfter) {
+      var message = (body && body.message) || (status ? "HTTP " + status : OFFLINE);
+      if (status === 503 && retryAfter) {
+        message += " — try again in " + retryAfter + " s / ลองใหม่อีกครั้งใน " + retryAfter + " วินาที";
+      }
+      super(message);
+      this.name = "ApiError";
+      this.status = status;
+      this.body = body || null;
+      this.code = (body && body.code) || null;
+      this.errors = (body && body.errors) || null;
+      this.retryAfter = retryAfter ? Number(retryAfter) : null;
+      var parts = fieldErrors(this.errors);
+      this.detail = parts.length ? message + " — " + parts.join("; ") : message;
+    }
+  }
+
+  function open(key, options) {
+    var onExpired = (options && options.onExpired) || null;
+
+    function grant() {
+      var value = null;
+      try { value = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { value = null; }
+      if (value && value.expiresAt && value.expiresAt <= Date.now()) { sessionStorage.removeItem(key); return null; }
+      return value && value.token ? value : null;
+    }
+    function save(value) { sessionStorage.setItem(key, JSON.stringify(value)); return value; }
+    function signOut() { sessionStorage.removeItem(key); }
+    function token() { var g = grant(); return g ? g.token : null; }
+
+    async function request(method, path, body, opts) {
+      var headers = { Accept: (opts && opts.accept) || "application/json" };
+      var bearer = token();
+      if (bearer) headers.Authorization = "Bearer " + bearer;
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      var response;
+      try {
+        response = await fetch(path, { method: method, headers: headers,
+                                       body: body === undefined ? undefined : JSON.stringify(body) });
+      } catch (e) {
+        throw new ApiError(0, { message: OFFLINE });
+      }
+      var json = /json/.test(response.headers.get("Content-Type") || "");
+      if (!response.ok) {
+        var problem = json ? await response.json().catch(function () { return null; }) : null;
+        if (response.status === 401 && bearer) {
+          signOut();
+          if (onExpired) onExpired(EXPIRED);
+        }
+        throw new ApiError(response.status, problem, response.headers.get("Retry-After"));
+      }
+      var data = json ? await response.json().catch(function () { return null; }) : null;
+      return { status: response.status, data: data, response: response };
+    }
+
+    /** Signs in; `roles` (optional) are the roles this page serves, `refused` the message for others. */
+    async function signIn(username, password, opts) {
+      signOut();
+      var answer = await request("POST", "/api/v1/auth/login", { username: username, password: password });
+      var d = answer.data || {};
+      if (opts && opts.roles && opts.roles.indexOf(d.role) < 0) {
+        throw new ApiError(403, { code: "forbidden", message: opts.refused || "This page is not for your role." });
+      }
+      return save({ token: d.access_token, role: d.role, username: d.username || username,
+                    hotelId: d.hotel_id === undefined ? null : d.hotel_id,
+                    expiresAt: d.expires_in ? Date.now() + d.expires_in * 1000 : null });
+    }
+
+    return {
+      key: key, grant: grant, token: token, signIn: signIn, signOut: signOut, api: request,
+      update: function (changes) { var g = grant(); return g ? save(Object.assign(g, changes)) : null; },
+      onExpired: function (fn) { onExpired = fn; },
+    };
+  }
+
+  window.StaffSession = { open: open, ApiError: ApiError, fieldErrors: fieldErrors };
+})();
