@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  const STORE = "pts.hotel.";
+  const STORE = "pts.hotel";
   const REFRESH_MS = 30000;
   const $ = (id) => document.getElementById(id);
 
@@ -48,20 +48,18 @@
   const state = { token: null, role: null, hotelId: null, username: null, guests: [], timer: null,
                   stream: null, scanning: false, confirming: null };
 
-  // --- session -------------------------------------------------------------------------
+  // --- session: the shared staff session and API client (/static/web/staff.js) ------------------
+  const session = StaffSession.open(STORE, { onExpired: (message) => signOut(message) });
   function load() {
-    state.token = sessionStorage.getItem(STORE + "token");
-    state.role = sessionStorage.getItem(STORE + "role");
-    state.username = sessionStorage.getItem(STORE + "username");
-    const hotel = sessionStorage.getItem(STORE + "hotel_id");
-    state.hotelId = hotel ? Number(hotel) : null;
+    const grant = session.grant() || {};
+    state.token = grant.token || null;
+    state.role = grant.role || null;
+    state.username = grant.username || null;
+    state.hotelId = grant.hotelId ? Number(grant.hotelId) : null;
   }
-  function save() {
-    for (const [k, v] of Object.entries({ token: state.token, role: state.role, username: state.username,
-                                          hotel_id: state.hotelId })) {
-      if (v === null || v === undefined) sessionStorage.removeItem(STORE + k);
-      else sessionStorage.setItem(STORE + k, String(v));
-    }
+  function save() {  // the one thing this page changes in its grant: the hotel an admin picked
+    if (!state.token) session.signOut();
+    else session.update({ hotelId: state.hotelId });
   }
   function signOut(message) {
     stopCamera();
@@ -71,31 +69,7 @@
     show("signin");
     if (message) { $("signin-error").textContent = message; $("signin-error").hidden = false; }
   }
-
-  class ApiError extends Error {
-    constructor(status, body, headers) {
-      super((body && body.message) || "HTTP " + status);
-      this.status = status; this.body = body; this.headers = headers || {};
-    }
-  }
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response;
-    try {
-      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (err) {
-      throw new ApiError(0, { message: "No connection to the server. / ไม่สามารถเชื่อมต่อเซิร์ฟเวอร์" });
-    }
-    let data = null;
-    try { data = await response.json(); } catch (err) { data = null; }
-    if (response.status === 401 && state.token) {
-      signOut("Your session has ended; please sign in again. / กรุณาเข้าสู่ระบบอีกครั้ง");
-    }
-    if (!response.ok) throw new ApiError(response.status, data, { retryAfter: response.headers.get("Retry-After") });
-    return { status: response.status, data };
-  }
+  const api = (method, path, body) => session.api(method, path, body);
 
   // --- views ---------------------------------------------------------------------------
   function show(which) {
@@ -138,14 +112,9 @@
     $("signin-error").hidden = true;
     $("signin-button").disabled = true;
     try {
-      const { data } = await api("POST", "/api/v1/auth/login",
-        { username: $("username").value.trim(), password: $("password").value });
-      if (data.role !== "hotel_manager" && data.role !== "admin") {
-        throw new ApiError(403, { message: "This page is for hotel managers. / หน้านี้สำหรับผู้จัดการโรงแรม" });
-      }
-      Object.assign(state, { token: data.access_token, role: data.role, hotelId: data.hotel_id ?? null,
-                             username: data.username || $("username").value.trim() });
-      save();
+      await session.signIn($("username").value.trim(), $("password").value,
+        { roles: ["hotel_manager", "admin"], refused: "This page is for hotel managers. / หน้านี้สำหรับผู้จัดการโรงแรม" });
+      load();
       $("password").value = "";
       await start();
     } catch (err) {
@@ -436,7 +405,7 @@
           err.message;
         error.hidden = false;
       } else if (err.status === 429) {
-        const minutes = Math.max(1, Math.ceil(Number((err.headers && err.headers.retryAfter) || 300) / 60));
+        const minutes = Math.max(1, Math.ceil(Number(err.retryAfter || 300) / 60));
         error.textContent = "Too many wrong card id / passport pairs: wait about " + minutes + " min. " +
           "/ ลองผิดหลายครั้งเกินไป กรุณารอประมาณ " + minutes + " นาที";
         error.hidden = false;

@@ -8,7 +8,8 @@
  *   session.signOut();
  *
  * - The grant {token, role, username, hotelId, expiresAt} lives in sessionStorage under the page's key
- *   only (never localStorage); an expired grant is dropped on read.
+ *   only (never localStorage); grant() drops an expired one, api() still sends it so that the server's
+ *   401 ends the session the one way.
  * - api(method, path, body, {accept}) sends the bearer token, JSON-encodes `body`, and resolves to
  *   {status, data, response}: `data` is the parsed JSON (null for an empty or non-JSON answer, whose
  *   unread `response` the caller may read, e.g. an SVG).
@@ -61,11 +62,15 @@
   function open(key, options) {
     var onExpired = (options && options.onExpired) || null;
 
-    function grant() {
+    function stored() {
       var value = null;
       try { value = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { value = null; }
-      if (value && value.expiresAt && value.expiresAt <= Date.now()) { sessionStorage.removeItem(key); return null; }
       return value && value.token ? value : null;
+    }
+    function grant() {  // the signed-in grant, or null (an expired one is dropped)
+      var value = stored();
+      if (value && value.expiresAt && value.expiresAt <= Date.now()) { sessionStorage.removeItem(key); return null; }
+      return value;
     }
     function save(value) { sessionStorage.setItem(key, JSON.stringify(value)); return value; }
     function signOut() { sessionStorage.removeItem(key); }
@@ -73,7 +78,8 @@
 
     async function request(method, path, body, opts) {
       var headers = { Accept: (opts && opts.accept) || "application/json" };
-      var bearer = token();
+      var held = stored();  // even past its expiry: the server's 401 then ends the session (onExpired)
+      var bearer = held ? held.token : null;
       if (bearer) headers.Authorization = "Bearer " + bearer;
       if (body !== undefined) headers["Content-Type"] = "application/json";
       var response;
