@@ -30,7 +30,7 @@ from backend.cards.card_id import canonical
 from backend.cards.models import Card
 from backend.cards.service import verify_card_token
 from backend.dispatch import service as dispatch
-from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind, Severity
+from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind, IncidentStatus, Severity
 from backend.extensions import db
 from backend.marine import events
 from backend.marine.models import Operator, Passenger, Pier, Trip, TripStatus
@@ -459,35 +459,56 @@ def grace() -> timedelta:
 def raise_overdue_boats(now: datetime | None = None) -> int:
     """Raise one critical ``boat_overdue`` per trip still at sea after returns_by + grace; how many.
 
-    The incident is the trip's (``trip_id``) and names its first passenger aboard as the card
-    (every incident belongs to a card); a trip with nobody on its manifest has no card to raise
-    it for and is skipped. Each trip is raised once, ever (``overdue_raised_at``).
+    The incident is the trip's, not a passenger's: ``card_id`` null, ``trip_id`` set, raised
+    whoever is aboard (a boat with nobody scanned aboard still has its crew). Each trip is
+    raised once, ever (``overdue_raised_at``), under the trip's row lock: the sweep takes the
+    event-log lock first and then the trip rows (skipping any a concurrent sweep holds), the
+    lock order of every incident writer; as the incident names no card, the sweep locks no card
+    row either (the ping path locks cards, then trips). On SQLite the sweep takes the single
+    write lock before it reads the trips, so a second process's sweep waits and then sees the
+    trip raised. A trip that somehow has an open ``boat_overdue`` already gets no second one.
     """
     now = now or utcnow()
     dispatch.serialize_event_log()  # the lock order of every incident writer: event log, then rows
-    query = (select(Trip).where(Trip.status == TripStatus.AT_SEA.value, Trip.returns_by < now - grace(),
-                                Trip.overdue_raised_at.is_(None))
-             .order_by(Trip.returns_by).limit(200).with_for_update(skip_locked=True, of=Trip))
+    due = (Trip.status == TripStatus.AT_SEA.value, Trip.returns_by < now - grace(), Trip.overdue_raised_at.is_(None))
+    if db.session.get_bind().dialect.name == "sqlite":  # the write lock before reading, like _lock_trip
+        db.session.execute(update(Trip).where(*due).values(status=Trip.status)
+                           .execution_options(synchronize_session=False))
+    query = (select(Trip).where(*due).order_by(Trip.returns_by).limit(200)
+             .with_for_update(skip_locked=True, of=Trip).execution_options(populate_existing=True))
     raised = 0
     for trip in db.session.scalars(query).all():
-        manifest = passengers(trip)
-        lead = next((p for p in manifest if p.ashore_at is None), manifest[0] if manifest else None)
-        if lead is None:
+        trip.overdue_raised_at = now
+        events.trip_changed(trip)
+        if _open_trip_incident(trip, IncidentKind.BOAT_OVERDUE) is not None:
             continue
+        aboard, _ = head_counts([trip.id])[trip.id]
         overdue_s = int((now - trip.returns_by).total_seconds())
-        dispatch.raise_incident(
-            card_id=lead.card_id, kind=IncidentKind.BOAT_OVERDUE, severity=Severity.CRITICAL,
-            lat=trip.last_lat, lon=trip.last_lon, trip_id=trip.id,
+        _raise_trip_incident(
+            trip, kind=IncidentKind.BOAT_OVERDUE, severity=Severity.CRITICAL, at=now,
             note=f"{trip.vessel_name} ({trip.vessel_registration}) from {trip.pier} to {trip.destination} "
                  f"was due back by {trip.returns_by.isoformat()}",
             detail={"rule": "boat_overdue", "trip_id": trip.id, "vessel": trip.vessel_name,
-                    "returns_by": trip.returns_by.isoformat(), "overdue_s": overdue_s,
-                    "passengers": sum(1 for p in manifest if p.ashore_at is None)})
-        trip.overdue_raised_at = now
-        events.trip_changed(trip)
+                    "returns_by": trip.returns_by.isoformat(), "overdue_s": overdue_s, "passengers": aboard})
         raised += 1
     db.session.flush()
     return raised
+
+
+def _raise_trip_incident(trip: Trip, *, kind: IncidentKind, severity: Severity, at: datetime, note: str,
+                         detail: dict[str, Any]) -> Incident:
+    """A new incident of the trip itself (no card: whoever is aboard), at its last position.
+
+    The caller holds the event-log lock and the trip's row lock and has checked that the trip has
+    no open incident of ``kind``. The ``created`` event carries the trip, like any incident's.
+    """
+    incident = Incident(card_id=None, kind=str(kind), status=IncidentStatus.NEW.value, severity=str(severity),
+                        lat=trip.last_lat, lon=trip.last_lon, note=note, trip_id=trip.id, created_at=at,
+                        updated_at=utcnow())
+    db.session.add(incident)
+    db.session.flush()
+    dispatch.record_event(incident, "created", actor="system", detail=detail)
+    return incident
 
 
 AT_SEA_RECHECK_S = 2.0  # how long a process trusts "no trip is at sea anywhere" before asking again

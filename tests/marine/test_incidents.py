@@ -106,6 +106,7 @@ def test_the_sweep_raises_one_boat_overdue_with_the_manifest(app, client, runner
     assert runner.invoke(args=["sweep"]).exit_code == 0  # a second pass raises nothing more
     [incident] = _incidents(app, "boat_overdue")
     assert incident.trip_id == trip["id"] and incident.severity == "critical" and incident.status == "new"
+    assert incident.card_id is None  # the trip's incident, not a passenger's
     assert (incident.lat, incident.lon) == AT_SEA
 
     detail = client.get(f"/api/v1/dispatch/incidents/{incident.id}", headers=marine.dispatcher).get_json()
