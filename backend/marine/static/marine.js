@@ -5,7 +5,7 @@
 (function () {
   "use strict";
 
-  const STORE = "pts.marine.";
+  const STORE = "pts.marine";
   const REFRESH_MS = 30000;
   const $ = (id) => document.getElementById(id);
 
@@ -36,18 +36,15 @@
   const state = { token: null, role: null, username: null, trips: [], tripId: null, trip: null, timer: null,
                   stream: null, scanning: false };
 
-  // --- session -------------------------------------------------------------------------
+  // --- session: the shared staff session and API client (/static/web/staff.js) ------------------
+  const session = StaffSession.open(STORE, { onExpired: (message) => signOut(message) });
   function load() {
-    state.token = sessionStorage.getItem(STORE + "token");
-    state.role = sessionStorage.getItem(STORE + "role");
-    state.username = sessionStorage.getItem(STORE + "username");
+    const grant = session.grant() || {};
+    state.token = grant.token || null;
+    state.role = grant.role || null;
+    state.username = grant.username || null;
   }
-  function save() {
-    for (const [k, v] of Object.entries({ token: state.token, role: state.role, username: state.username })) {
-      if (v === null || v === undefined) sessionStorage.removeItem(STORE + k);
-      else sessionStorage.setItem(STORE + k, String(v));
-    }
-  }
+  function save() { if (!state.token) session.signOut(); }
   function signOut(message) {
     stopCamera();
     clearInterval(state.timer);
@@ -61,27 +58,7 @@
     if (message) { $("signin-error").textContent = message; $("signin-error").hidden = false; }
   }
 
-  class ApiError extends Error {
-    constructor(status, body) { super((body && body.message) || "HTTP " + status); this.status = status; this.body = body; }
-  }
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response;
-    try {
-      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (err) {
-      throw new ApiError(0, { message: "No connection to the server. / ไม่สามารถเชื่อมต่อเซิร์ฟเวอร์" });
-    }
-    let data = null;
-    try { data = await response.json(); } catch (err) { data = null; }
-    if (response.status === 401 && state.token) {
-      signOut("Your session has ended; please sign in again. / กรุณาเข้าสู่ระบบอีกครั้ง");
-    }
-    if (!response.ok) throw new ApiError(response.status, data);
-    return { status: response.status, data };
-  }
+  const api = (method, path, body) => session.api(method, path, body);
 
   // --- helpers -------------------------------------------------------------------------
   function el(tag, attrs, ...children) {
@@ -110,15 +87,8 @@
     return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + "T" +
       pad(date.getHours()) + ":" + pad(date.getMinutes());
   }
-  function fieldErrors(err) {  // "field: problem; …" from a 422's errors object
-    const parts = [];
-    (function walk(prefix, value) {
-      if (Array.isArray(value)) parts.push(prefix + ": " + value.join(" "));
-      else if (value && typeof value === "object") for (const k of Object.keys(value)) walk(prefix ? prefix + "." + k : k, value[k]);
-      else if (value) parts.push(prefix + ": " + value);
-    })("", (err.body && err.body.errors) || {});
-    return parts.length ? err.message + " — " + parts.join("; ") : err.message;
-  }
+  const fieldErrors = (err) => err.detail;  // "message — field: problem; …" (StaffSession.ApiError)
+
 
   // --- views ---------------------------------------------------------------------------
   function show(signedIn) {
@@ -135,14 +105,9 @@
     $("signin-error").hidden = true;
     $("signin-button").disabled = true;
     try {
-      const { data } = await api("POST", "/api/v1/auth/login",
-        { username: $("username").value.trim(), password: $("password").value });
-      if (data.role !== "marine_operator" && data.role !== "admin") {
-        throw new ApiError(403, { message: "This page is for boat operators. / หน้านี้สำหรับผู้ประกอบการเรือ" });
-      }
-      Object.assign(state, { token: data.access_token, role: data.role,
-                             username: data.username || $("username").value.trim() });
-      save();
+      await session.signIn($("username").value.trim(), $("password").value,
+        { roles: ["marine_operator", "admin"], refused: "This page is for boat operators. / หน้านี้สำหรับผู้ประกอบการเรือ" });
+      load();
       $("password").value = "";
       await start();
     } catch (err) {
