@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -10,6 +11,7 @@ from backend.audit.service import entries
 from backend.dispatch.models import Incident, IncidentEvent
 from backend.extensions import db
 from notifications.models import OutboxMessage
+from tests.dispatch.conftest import bearer
 from tests.dispatch.test_incidents_api import BASE, raise_incident
 
 PATONG = {"lat": 7.8961, "lon": 98.2962}
@@ -193,4 +195,17 @@ def test_a_hotels_guest_list_is_unmoved_by_card_less_incidents(client, dispatche
     assert response.status_code == 200, response.get_json()
     [item] = response.get_json()["items"]
     assert item["card_id"] == guest and [i["kind"] for i in item["open_incidents"]] == ["sos"]
+
+
+@pytest.mark.slow
+def test_a_card_less_call_reaches_the_consoles_live(auth, live_server, consoles):
+    token = auth.token("dispatcher")
+    console = consoles(live_server.url, token).connect()
+    console.hello.get(timeout=5)
+    response = requests.post(f"{live_server.url}{BASE}/incidents", headers=bearer(token), json=CALL, timeout=10)
+    assert response.status_code == 201, response.text
+    event = console.next_incident(timeout=5)
+    assert (event["id"], event["event"], event["card_id"], event["tourist"]) == (response.json()["id"], "created",
+                                                                                  None, None)
+    assert event["caller"] == CALL["caller"] and event["seq"] >= 1
 
