@@ -80,7 +80,9 @@ def test_boats_at_sea_and_the_manifest_of_an_overdue_boat(app, runner, auth, fac
     with app.app_context():  # the sweep, past the grace the server allows
         assert raise_overdue_boats(now=utcnow() + timedelta(hours=1)) == 1
         db.session.commit()
-        incident_id = db.session.scalar(select(Incident.id).where(Incident.kind == "boat_overdue"))
+        incident_id, incident_card = db.session.execute(
+            select(Incident.id, Incident.card_id).where(Incident.kind == "boat_overdue")).one()
+    assert incident_card is None  # the trip's incident, whoever is aboard
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
 
     expect.set_options(timeout=15_000)  # a machine busy with the parallel suite answers slowly at times
@@ -103,9 +105,14 @@ def test_boats_at_sea_and_the_manifest_of_an_overdue_boat(app, runner, auth, fac
             expect(boat).to_have_class("boat-label boat-late")
             expect(page.locator("#boats-count")).to_have_text("1")
 
-            # the overdue incident's detail lists the manifest
+            # the overdue incident is the boat's (no card): the list names the vessel, and its detail lists the manifest
             wait_until(page, f"!!window.ptsConsole.state.incidents[{incident_id}]")
-            page.evaluate(f"window.pts.select({incident_id})")
+            row = page.locator(f'#incident-list li.incident[data-id="{incident_id}"]')
+            expect(row).to_have_attribute("data-kind", "boat_overdue")
+            expect(row.locator(".title")).to_contain_text("⛴ Racha Sea Star")
+            row.click()
+            expect(page.locator("#detail-title")).to_contain_text(f"#{incident_id}")
+            expect(page.locator("#detail-tourist")).to_contain_text("No card")
             table = page.locator("#manifest-table")
             expect(table).to_be_visible(timeout=15_000)
             expect(table.locator("tbody tr")).to_have_count(2)

@@ -155,10 +155,11 @@
     var name = t.full_name || "";
     return t.latin_name && t.latin_name !== name ? name + " / " + t.latin_name : name;
   }
-  function whoText(i) {  // the tourist, or the caller of a card-less 191 call
+  function whoText(i) {  // the tourist, the boat of a trip's own incident (boat_overdue), or a 191 caller
     var name = personName(i.tourist || {});
     if (name) return name;
     if (i.card_id) return i.card_id;
+    if (i.trip && i.trip.vessel_name) return "⛴ " + i.trip.vessel_name;
     var c = i.caller || {};
     return "☎ " + (c.name || c.phone || "ไม่มีบัตร · no card");
   }
