@@ -46,7 +46,7 @@
   }
 
   const state = { token: null, role: null, hotelId: null, username: null, guests: [], timer: null,
-                  stream: null, scanning: false, confirming: null };
+                  confirming: null };
 
   // --- session: the shared staff session and API client (/static/web/staff.js) ------------------
   const session = StaffSession.open(STORE, { onExpired: (message) => signOut(message) });
@@ -152,137 +152,11 @@
     state.timer = setInterval(() => { if (!document.hidden) refreshGuests(); }, REFRESH_MS);
   }
 
-  // --- reading the card's QR -----------------------------------------------------------
-  let detector = null;
-  async function barcodeDetector() {
-    if (detector !== null) return detector || null;
-    detector = false;
-    if ("BarcodeDetector" in window) {
-      try {
-        const formats = await window.BarcodeDetector.getSupportedFormats();
-        if (formats.includes("qr_code")) detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-      } catch (err) { detector = false; }
-    }
-    return detector || null;
-  }
-
-  function decodeCanvas(canvas, attempt) {
-    const ctx = canvas.getContext("2d", { willReadFrequently: true });
-    const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    if (typeof window.jsQR !== "function") return null;
-    const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: attempt });
-    return code && code.data ? code.data : null;
-  }
-
-  function drawScaled(source, width, height, maxSide) {
-    const scale = Math.min(1, maxSide / Math.max(width, height));
-    const canvas = $("frame");
-    canvas.width = Math.max(1, Math.round(width * scale));
-    canvas.height = Math.max(1, Math.round(height * scale));
-    const ctx = canvas.getContext("2d", { willReadFrequently: true });
-    ctx.imageSmoothingEnabled = scale < 1;
-    ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
-    return canvas;
-  }
-
-  async function decodeImageFile(file) {
-    const bitmap = await createImageBitmap(file);
-    try {
-      const found = await barcodeDetector();
-      if (found) {
-        try {
-          const codes = await found.detect(bitmap);
-          if (codes.length && codes[0].rawValue) return codes[0].rawValue;
-        } catch (err) { /* fall back to jsQR */ }
-      }
-      // A phone photo is large: try a moderate size first, then the full one.
-      for (const side of [1200, 2400, 600]) {
-        const text = decodeCanvas(drawScaled(bitmap, bitmap.width, bitmap.height, side), "attemptBoth");
-        if (text) return text;
-      }
-      return null;
-    } finally {
-      if (bitmap.close) bitmap.close();
-    }
-  }
-
-  async function onFile() {
-    const file = $("qr-file").files[0];
-    if (!file) return;
-    stopCamera();
-    scanMessage("Reading the photo… / กำลังอ่านรูป…");
-    try {
-      const text = await decodeImageFile(file);
-      if (!text) { scanMessage("No QR code found in the photo. Try a sharper, closer photo. / ไม่พบ QR ในรูป"); return; }
-      gotCode(text);
-    } catch (err) {
-      scanMessage("This file could not be read as an image. / ไม่สามารถอ่านไฟล์รูปนี้");
-    } finally {
-      $("qr-file").value = "";
-    }
-  }
-
-  async function startCamera() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      scanMessage("The camera is not available here (it needs HTTPS). Upload a photo or paste the code. " +
-                  "/ ใช้กล้องไม่ได้ กรุณาอัปโหลดรูปหรือวางรหัส");
-      return;
-    }
-    try {
-      state.stream = await navigator.mediaDevices.getUserMedia(
-        { video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
-    } catch (err) {
-      scanMessage("The camera could not be opened: " + err.name + ". / เปิดกล้องไม่ได้");
-      return;
-    }
-    const video = $("video");
-    video.srcObject = state.stream;
-    await video.play().catch(() => {});
-    $("camera").hidden = false;
-    $("scan-start").hidden = true;
-    $("scan-stop").hidden = false;
-    scanMessage("Looking for the QR code… / กำลังค้นหา QR…");
-    state.scanning = true;
-    scanLoop();
-  }
-
-  async function scanLoop() {
-    if (!state.scanning) return;
-    const video = $("video");
-    if (video.readyState >= 2 && video.videoWidth) {
-      let text = null;
-      const found = await barcodeDetector();
-      if (found) {
-        try {
-          const codes = await found.detect(video);
-          if (codes.length) text = codes[0].rawValue;
-        } catch (err) { text = null; }
-      } else {
-        text = decodeCanvas(drawScaled(video, video.videoWidth, video.videoHeight, 800), "dontInvert");
-      }
-      if (text && state.scanning) { stopCamera(); gotCode(text); return; }
-    }
-    if (state.scanning) setTimeout(() => requestAnimationFrame(scanLoop), 120);
-  }
-
-  function stopCamera() {
-    state.scanning = false;
-    if (state.stream) { for (const track of state.stream.getTracks()) track.stop(); }
-    state.stream = null;
-    const video = $("video");
-    if (video) video.srcObject = null;
-    $("camera").hidden = true;
-    $("scan-start").hidden = false;
-    $("scan-stop").hidden = true;
-  }
-
-  function scanMessage(text) { $("scan-message").textContent = text || ""; }
-
-  function gotCode(text) {
-    scanMessage("QR code read. / อ่าน QR แล้ว");
-    $("card-token").value = text.trim();
-    verify();
-  }
+  // --- reading the card's QR: the staff pages' one scanner (/static/web/scanner.js) ------------
+  let scanner = null;  // attached once the page has loaded
+  function stopCamera() { if (scanner) scanner.stop(); }
+  function scanMessage(text) { if (scanner) scanner.message(text); }
+  function gotCode() { verify(); }  // the scanner has put the code it read into #card-token
 
   // --- verification and check-in -------------------------------------------------------
   let pending = null;
@@ -521,9 +395,7 @@
       save();
       start();
     });
-    $("scan-start").addEventListener("click", startCamera);
-    $("scan-stop").addEventListener("click", () => { stopCamera(); scanMessage(""); });
-    $("qr-file").addEventListener("change", onFile);
+    scanner = CardScanner.attach(document.querySelector("[data-scanner]"), { onCode: gotCode });
     $("token-form").addEventListener("submit", verify);
     $("passport-form").addEventListener("submit", checkInByPassport);
     $("checkin-form").addEventListener("submit", checkIn);
