@@ -3,9 +3,10 @@
  * language before sending (POST /api/v1/broadcasts/preview), and send; the broadcasts in force
  * drawn on the map and listed, with their CAP documents.
  *
- *   PTSBroadcasts.mount({map, getToken, container, formatTime?})
+ *   PTSBroadcasts.mount({map, session, container, formatTime?})
  *
- * `map` is the console's Leaflet map, `getToken()` returns the dispatcher's access token and
+ * `map` is the console's Leaflet map, `session` the console's StaffSession (/static/web/staff.js:
+ * the dispatcher's token, api() and its errors, a 401 ending the console's session) and
  * `container` is the element the panel is built in; `formatTime(iso)` writes a time (default:
  * Bangkok time with its offset). Mounting again (after a new sign-in) rebuilds the panel.
  * `PTSBroadcasts.current().draft({template, severity, area})` fills the form (area: {zone_id} or
@@ -61,18 +62,18 @@
   }
 
   function mount(options) {
-    if (!options || !options.map || !options.container || typeof options.getToken !== "function") {
-      throw new Error("PTSBroadcasts.mount needs {map, getToken, container}");
+    if (!options || !options.map || !options.container || !options.session) {
+      throw new Error("PTSBroadcasts.mount needs {map, session, container}");
     }
     if (mounted) mounted.destroy();
-    mounted = new Panel(options.map, options.getToken, options.container, options.formatTime || bangkokTime);
+    mounted = new Panel(options.map, options.session, options.container, options.formatTime || bangkokTime);
     return mounted;
   }
 
-  function Panel(map, getToken, container, formatTime) {
+  function Panel(map, session, container, formatTime) {
     var self = this;
     this.map = map;
-    this.getToken = getToken;
+    this.session = session;
     this.container = container;
     this.formatTime = formatTime;
     this.templates = {};
@@ -103,16 +104,8 @@
     this.container.textContent = "";
   };
 
-  Panel.prototype.api = function (method, path, body) {
-    var headers = { "Accept": "application/json" };
-    var token = this.getToken();
-    if (token) headers.Authorization = "Bearer " + token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
-      .then(function (res) {
-        return res.json().catch(function () { return {}; }).then(function (data) { return { status: res.status, data: data }; });
-      });
-  };
+  // {status, data} of a 2xx answer; any other answer rejects with a StaffSession.ApiError
+  Panel.prototype.api = function (method, path, body) { return this.session.api(method, path, body); };
 
   Panel.prototype.build = function () {
     var self = this;
@@ -235,7 +228,7 @@
     var self = this;
     this.zones = {};
     this.api("GET", "/api/v1/zones").then(function (res) {
-      if (res.status !== 200 || !res.data.features) return;
+      if (!res.data || !res.data.features) return;
       res.data.features.forEach(function (feature) {
         var p = feature.properties || {};
         if (p.id == null) return;
@@ -265,7 +258,7 @@
   Panel.prototype.loadTemplates = function () {
     var self = this;
     this.api("GET", "/api/v1/broadcasts/templates").then(function (res) {
-      if (res.status !== 200 || !res.data.items) return;
+      if (!res.data || !res.data.items) return;
       var langs = {};
       res.data.items.forEach(function (t) {
         self.templates[t.id] = t;
@@ -348,7 +341,6 @@
     this.recipients.textContent = "กำลังนับผู้รับ… · Counting recipients…";
     return this.api("POST", "/api/v1/broadcasts/preview", { area: area }).then(function (res) {
       if (seq !== self.previewSeq) return null;
-      if (res.status !== 200) { self.recipients.textContent = "นับผู้รับไม่ได้ · Recipients unknown: " + describeError(res); return null; }
       self.lastPreview = res.data;
       self.recipients.setAttribute("data-recipients", String(res.data.recipients));
       self.recipients.textContent = "";
@@ -359,7 +351,11 @@
       });
       self.recipients.appendChild(list);
       return res.data;
-    }).catch(function () { if (seq === self.previewSeq) self.recipients.textContent = ""; return null; });
+    }).catch(function (err) {
+      if (seq !== self.previewSeq) return null;
+      self.recipients.textContent = err.status ? "นับผู้รับไม่ได้ · Recipients unknown: " + describeError(err) : "";
+      return null;
+    });
   };
 
   Panel.prototype.area = function () {
@@ -405,38 +401,29 @@
     this.say("กำลังส่ง… · Sending…");
     this.api("POST", "/api/v1/broadcasts", body).then(function (res) {
       self.sendButton.disabled = false;
-      if (res.status === 201) {
-        self.say("ส่งถึงนักท่องเที่ยว " + res.data.recipients + " คน · Sent to " + res.data.recipients + " tourist(s)", "ok");
-        self.form.headline.value = self.form.message.value = self.form.instruction.value = "";
-        self.form.headlineTh.value = self.form.messageTh.value = "";
-        self.pickTemplate("");
-        self.clearArea();
-        self.refresh();
-      } else {
-        self.say("ส่งไม่สำเร็จ · Not sent: " + describeError(res), "error");
-      }
-    }).catch(function () {
+      self.say("ส่งถึงนักท่องเที่ยว " + res.data.recipients + " คน · Sent to " + res.data.recipients + " tourist(s)", "ok");
+      self.form.headline.value = self.form.message.value = self.form.instruction.value = "";
+      self.form.headlineTh.value = self.form.messageTh.value = "";
+      self.pickTemplate("");
+      self.clearArea();
+      self.refresh();
+    }).catch(function (err) {
       self.sendButton.disabled = false;
-      self.say("เครือข่ายขัดข้อง · Network error, not sent", "error");
+      if (err.status) self.say("ส่งไม่สำเร็จ · Not sent: " + describeError(err), "error");
+      else self.say("เครือข่ายขัดข้อง · Network error, not sent", "error");
     });
   };
 
-  function describeError(res) {
-    var errors = res.data && res.data.errors && (res.data.errors.json || res.data.errors);
-    var parts = [];
-    (function walk(prefix, value) {
-      if (Array.isArray(value)) parts.push(prefix + ": " + value.join(" "));
-      else if (value && typeof value === "object") Object.keys(value).forEach(function (k) { walk(prefix ? prefix + "." + k : k, value[k]); });
-    })("", errors);
-    return parts.length ? parts.join("; ") : (res.data && res.data.message) || ("HTTP " + res.status);
+  function describeError(err) {  // the field errors of a StaffSession.ApiError, else its message
+    var parts = window.StaffSession.fieldErrors(err.errors);
+    return parts.length ? parts.join("; ") : err.message;
   }
 
   // --- broadcasts in force ----------------------------------------------------------------
   Panel.prototype.refresh = function () {
     var self = this;
     return this.api("GET", "/api/v1/broadcasts?active=true&limit=50").then(function (res) {
-      if (res.status !== 200) return;
-      self.render(res.data.items || []);
+      self.render((res.data && res.data.items) || []);
     }).catch(function () {});
   };
 
@@ -453,7 +440,8 @@
       var cancel = el("button", { type: "button", class: "ptsb-cancel", text: "ยกเลิก · Cancel" });
       cancel.addEventListener("click", function () {
         if (!window.confirm("ยกเลิกประกาศ? · Cancel this broadcast?\n\n" + b.headline)) return;
-        self.api("POST", "/api/v1/broadcasts/" + b.id + "/cancel").then(function () { self.refresh(); });
+        self.api("POST", "/api/v1/broadcasts/" + b.id + "/cancel").then(function () { self.refresh(); },
+                                                                   function () { self.refresh(); });
       });
       var cap = el("a", { href: b.cap_url, target: "_blank", rel: "noopener", text: "CAP" });
       var item = el("li", { "data-broadcast-id": String(b.id) }, [

@@ -170,28 +170,20 @@
     var digits = m[0].replace(/[^\d+]/g, "").replace(/(?!^)\+/g, "");
     return digits.replace(/\D/g, "").length >= 5 ? digits : null;
   }
-  function api(method, path, body) {
-    var opts = { method: method, headers: { Authorization: "Bearer " + state.token } };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(path, opts).then(function (r) {
-      if (r.status === 401) { signOut("สิทธิ์หมดอายุ · Session expired, please sign in again"); }
-      return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { var e = new Error(errorText(data, r)); e.status = r.status; e.data = data; throw e; }
-        if (data && typeof data === "object") Object.defineProperty(data, "_status", { value: r.status });
-        return data;
-      });
+  // The shared staff session and API client (/static/web/staff.js); a 401 ends the session here.
+  var session = StaffSession.open(TOKEN_KEY, {
+    onExpired: function () { signOut("สิทธิ์หมดอายุ · Session expired, please sign in again"); },
+  });
+  function api(method, path, body) {  // → Promise of the JSON (its HTTP status as `_status`)
+    return session.api(method, path, body).then(function (res) {
+      var data = res.data || {};
+      if (typeof data === "object") Object.defineProperty(data, "_status", { value: res.status });
+      return data;
+    }, function (e) {  // one StaffSession.ApiError; the console shows the field errors with the message
+      e.message = e.detail;
+      e.data = e.body || {};
+      throw e;
     });
-  }
-  function errorText(data, r) {
-    var parts = [];
-    (function walk(prefix, value) {
-      if (Array.isArray(value)) parts.push((prefix ? prefix + ": " : "") + value.join(" "));
-      else if (value && typeof value === "object") Object.keys(value).forEach(function (k) { walk(k === "json" || k === "query" ? prefix : k, value[k]); });
-    })("", data && data.errors);
-    return (data && data.message ? data.message : r.statusText) + (parts.length ? " — " + parts.join("; ") : "");
   }
   function options(select, pairs) {
     fill(select, pairs.map(function (p) { return elem("option", { value: p[0], text: p[1] }); }));
@@ -1119,7 +1111,7 @@
   function connect() {
     var lostAt = null;
     var socket = io("/dispatch", {
-      auth: function (cb) { cb({ token: state.token }); },
+      auth: function (cb) { cb({ token: session.token() }); },
       transports: ["websocket", "polling"],
       reconnectionDelay: 500, reconnectionDelayMax: 5000,
     });
@@ -1174,14 +1166,14 @@
     connect();
     if (window.PTSBroadcasts && typeof window.PTSBroadcasts.mount === "function") {
       try {
-        window.PTSBroadcasts.mount({ map: map, getToken: function () { return state.token; }, container: $("broadcasts"),
+        window.PTSBroadcasts.mount({ map: map, session: session, container: $("broadcasts"),
                                      formatTime: function (iso) { return time(iso); } });
       } catch (e) { if (window.console) console.error("broadcasts failed to load", e); }
     }
     emitHook("signin", [user]);
   }
   function signOut(message) {
-    sessionStorage.removeItem(TOKEN_KEY);
+    session.signOut();
     if (state.socket) { state.socket.disconnect(); state.socket = null; }
     state.token = null;
     state.started = false;
@@ -1198,17 +1190,12 @@
     ev.preventDefault();
     unlockAudio();
     $("signin-error").textContent = "";
-    fetch("/api/v1/auth/login", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username: $("username").value, password: $("password").value }),
-    }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); }).then(function (res) {
-      if (!res.ok) throw new Error(res.d.message || "sign-in failed");
-      if (res.d.role !== "dispatcher" && res.d.role !== "admin") throw new Error("เฉพาะเจ้าหน้าที่ 191 · Dispatchers only");
-      state.token = res.d.access_token;
-      sessionStorage.setItem(TOKEN_KEY, state.token);
+    session.signIn($("username").value, $("password").value,
+                   { roles: ["dispatcher", "admin"], refused: "เฉพาะเจ้าหน้าที่ 191 · Dispatchers only" }).then(function (grant) {
+      state.token = grant.token;
       $("password").value = "";
-      start({ username: res.d.username, role: res.d.role });
-    }).catch(function (e) { $("signin-error").textContent = e.message; });
+      start({ username: grant.username, role: grant.role });
+    }).catch(function (e) { $("signin-error").textContent = e.message || "sign-in failed"; });
   });
 
   // --- the hook for other scripts of this page (boats.js of the marine layer) -------------------
@@ -1256,7 +1243,7 @@
   };
 
   window.ptsConsole = { map: map, state: state, alarm: false, chimes: 0 };
-  state.token = sessionStorage.getItem(TOKEN_KEY);
+  state.token = session.token();
   if (state.token) {
     api("GET", "/api/v1/auth/me").then(start).catch(function () { signOut(); });
   }
