@@ -335,6 +335,10 @@
   });
 
   // Camera scan: BarcodeDetector where the browser has it, jsQR on video frames everywhere else.
+  // Not the staff pages' scanner (/static/web/scanner.js): this one reads the ENROLLMENT QR, keeps
+  // looking past a QR that is not one (the card's signed QR, someone else's), speaks the app's twelve
+  // languages through t(), has no photo or paste path (the card number and code are typed instead), and
+  // lives in the offline shell the service worker caches (SHELL_ASSETS, /app's own files).
   let scanStream = null;
   let scanTimer = null;
 
