@@ -18,7 +18,9 @@ incident once: no duplicates, no gaps.
 - the phone number, with or without spaces, dashes, brackets or ``+``; a Thai number typed
   nationally (``081 234 5678``) also finds one stored internationally (``+66 81 234 5678``) and
   the other way round;
-- for a card-less incident from a 191 call, the caller's name (as the holder's) and phone.
+- for a card-less incident from a 191 call, the caller's name (as the holder's) and phone;
+- for a boat's incidents (``trip_id``), the vessel's name or registration; for a card-less
+  ``boat_overdue``, any passenger on the trip's manifest as a holder above.
 
 Why no search column or trigram index: the name match runs inside the keyset walk of the
 ``(created_at, id)`` index, joined to the holder by primary keys, and stops at ``limit + 1``
@@ -157,6 +159,11 @@ def _matches_q(q: str) -> ColumnElement[bool]:
     holders = (select(Card.id).join(Tourist, Tourist.id == Card.tourist_id)
                .where(Card.id == Incident.card_id, or_(*holder)))
     conditions.append(holders.exists())
+    # a boat's incidents: the vessel's name or registration; a card-less boat_overdue also by who is aboard
+    from backend.marine.service import trips_carrying, trips_named  # the cycle listed in .importlinter
+
+    conditions.append(Incident.trip_id.in_(trips_named(folded)))
+    conditions.append(and_(Incident.card_id.is_(None), Incident.trip_id.in_(trips_carrying(holder))))
     card_id = canonical(needle)
     if 0 < len(card_id) <= 32:
         conditions.append(Incident.card_id == card_id)

@@ -20,15 +20,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit import service as audit
 from backend.auth import throttle
 from backend.auth.models import User
 from backend.cards.card_id import canonical
-from backend.cards.models import Card
+from backend.cards.models import Card, Tourist
 from backend.cards.service import verify_card_token
+from backend.database import lower
 from backend.dispatch import service as dispatch
 from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind, IncidentStatus, Severity
 from backend.extensions import db
@@ -571,3 +572,19 @@ def incident_manifest(incident: Any) -> list[dict[str, Any]] | None:
         return None
     # audited with the detail read itself (``incident.read`` of the 191 center's detail view)
     return [passenger_view(p) for p in passengers(trip)]
+
+
+def trips_named(folded: str) -> Any:
+    """The ids of the trips whose vessel a 191 search ``q`` names (for :mod:`backend.dispatch.search`):
+    the name (``folded``: ``q`` lower-cased; a substring) or the registration (spaces and case ignored)."""
+    compact = "".join(folded.split()).upper()
+    return select(Trip.id).where(or_(lower(Trip.vessel_name).contains(folded, autoescape=True),
+                                     func.upper(func.replace(Trip.vessel_registration, " ", "")) == compact))
+
+
+def trips_carrying(holder: list[Any]) -> Any:
+    """The ids of the trips with a passenger on the manifest whose card's holder matches ``holder``
+    (the search's conditions on :class:`backend.cards.models.Tourist`): a card-less ``boat_overdue``
+    is found by who is aboard."""
+    return (select(Passenger.trip_id).join(Card, Card.id == Passenger.card_id)
+            .join(Tourist, Tourist.id == Card.tourist_id).where(or_(*holder)))

@@ -1,7 +1,7 @@
 """``boat_overdue`` is an incident of the trip, not of a passenger: no card, raised whoever is aboard.
 
 One per trip across sweeps, concurrent sweeps (two app contexts racing past the lease) and two
-``flask sweep`` processes; the list, ``q``, stats, the detail's manifest, the outbox (no tourist
+``flask sweep`` processes; the list, ``q`` (the vessel, who is aboard), stats, the detail's manifest, the outbox (no tourist
 message) and the realtime relay to a console of a live server all take a card-less boat_overdue.
 """
 
@@ -88,12 +88,16 @@ def test_an_empty_boat_that_is_late_raises_one_cardless_boat_overdue(app, client
     items = {i["id"]: i for i in listed.get_json()["items"]}
     assert set(items) == {i.id for i in raised}
     assert items[empty.id]["tourist"] is None and items[empty.id]["trip"]["vessel_name"] == "Empty Promise"
-    # q searches the holder and the caller: a card-less trip incident has neither, and the search still answers
-    for q in ("Olga", "Empty Promise", "+66 81 234 5678", "PTS-0000-0000"):
+    # q finds a card-less boat_overdue by its vessel's name or registration, or by who is on its manifest
+    crowded_id = next(i.id for i in raised if i.trip_id == crowded["id"])
+    for q, expected in (("Olga", {people.id}), ("олга", set()), ("empty prom", {empty.id}),
+                        ("pkt-9001", {empty.id, crowded_id}), ("+7 912 345 6789", {people.id}),
+                        ("Racha", {people.id}), ("+66 81 234 5678", set()), ("PTS-0000-0000", set()),
+                        ("%", set())):
         found = client.get("/api/v1/dispatch/incidents", headers=marine.dispatcher,
-                           query_string={"kind": "boat_overdue", "q": q})
+                           query_string={"status": "any", "q": q})
         assert found.status_code == 200, (q, found.get_json())
-        assert found.get_json()["items"] == [], q
+        assert {i["id"] for i in found.get_json()["items"]} == expected, q
     stats = client.get("/api/v1/dispatch/stats", headers=marine.dispatcher)
     assert stats.status_code == 200, stats.get_json()
     assert stats.get_json()["incidents"]["by_kind"]["boat_overdue"] == 3
