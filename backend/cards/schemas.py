@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
@@ -12,6 +12,7 @@ from backend.cards import card_id as card_ids
 from backend.cards import latin_names
 from backend.cards.models import Card, CardKind, Checkpoint
 from backend.cards.nationalities import is_nationality
+from backend.cards.presented import passport_key
 from backend.cards.service import REASONS, clean_name, name_problem, stay_problem
 
 CHECKPOINTS = [c.value for c in Checkpoint]
@@ -22,6 +23,7 @@ LATIN_NAME_DOC = ("The passport's Latin-script name as in its machine-readable z
                   "typed from the MRZ), null when unknown")
 STAY_UNTIL_DOC = ("The date printed on the card (\"valid until\"): the last day of the stay, a Thai date. Show it "
                   "as a date, never converted through a time zone; `expires_at` is the end of that day, Thai time")
+PASSPORT = re.compile(r"[A-Z0-9]{3,20}")  # a passport number as compared (presented.passport_key)
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
 
 
@@ -239,6 +241,60 @@ class CardSearchSchema(Schema):
     items = fields.List(fields.Nested(CardFoundSchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True,
                                 metadata={"description": "pass as `cursor` for the next page; null on the last"})
+
+
+class CardPresentationSchema(Schema):
+    """A card presented to staff: its QR code (``card_token``), or its printed id with the passport number.
+
+    The body of every desk that takes a card from a tourist (the hotel's check-in, the pier's
+    boarding scan; :mod:`backend.cards.presented` checks it). Empty strings mean "not given" (a
+    form's empty input). A desk whose ``token_takes_card_id`` is true also accepts the printed
+    ``card_id`` next to ``card_token`` (it must then be the scanned card's).
+    """
+
+    token_takes_card_id: ClassVar[bool] = False
+
+    card_token = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=4096),
+                               metadata={"description": "the content of the card's QR code"})
+    card_id = card_ids.CardId(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                              metadata={"description": "the card id printed on the card, with `passport_number`"})
+    passport_number = fields.String(load_default=None, allow_none=True, load_only=True,
+                                    validate=validate.Length(min=1, max=24), metadata={
+                                        "description": "the holder's passport number, checked against the card "
+                                                       "(case, spaces and hyphens do not matter); with "
+                                                       "`card_id`, instead of `card_token`",
+                                        "example": "C01X00T47"})
+
+    @pre_load
+    def _blank_is_absent(self, data: object, **_kwargs: object) -> object:
+        """Empty strings of the card fields mean "not given" (a form's empty input)."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("card_token", "card_id", "passport_number"):
+                if isinstance(data.get(key), str) and not data[key].strip():
+                    data[key] = None
+        return data
+
+    @validates_schema
+    def _one_way(self, data: dict, **_kwargs: object) -> None:
+        """Either ``card_token`` (with ``card_id`` where the desk takes both) or ``card_id`` + ``passport_number``."""
+        token, card_id, passport = data.get("card_token"), data.get("card_id"), data.get("passport_number")
+        if token is not None:
+            if passport is not None:
+                raise ValidationError("send it with card_id instead of card_token, not both",
+                                      field_name="passport_number")
+            if card_id is not None and not self.token_takes_card_id:
+                raise ValidationError("send card_token alone, or card_id with passport_number", field_name="card_id")
+            return
+        if card_id is None and passport is None:
+            raise ValidationError("give card_token (the content of the card's QR code), or card_id with "
+                                  "passport_number", field_name="card_token")
+        if passport is None:
+            raise ValidationError("required with card_id when there is no card_token", field_name="passport_number")
+        if card_id is None:
+            raise ValidationError("required with passport_number when there is no card_token", field_name="card_id")
+        if not PASSPORT.fullmatch(passport_key(passport)):
+            raise ValidationError("3 to 20 letters and digits", field_name="passport_number")
 
 
 class VerifyRequestSchema(Schema):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from backend.cards.card_id import CardId
-from backend.hotels.service import GUEST_STATUSES, REFUSAL_MESSAGES, passport_key
+from backend.cards.presented import REFUSAL_MESSAGES
+from backend.cards.schemas import CardPresentationSchema
+from backend.hotels.service import GUEST_STATUSES
 
-PASSPORT = re.compile(r"[A-Z0-9]{3,20}")
 LATIN_NAME_DOC = "the passport's Latin-script name as in its machine-readable zone (A-Z), null when unknown"
 STAY_UNTIL_DOC = ("the date printed on the card (valid until; a Thai date): show it as is, never through a time "
                   "zone. `expires_at` is the end of that day, Thai time")
@@ -115,51 +114,16 @@ class CardScanSchema(Schema):
                                               "it must match the scanned card"})
 
 
-class CheckinInputSchema(Schema):
+class CheckinInputSchema(CardPresentationSchema):
     """Check a guest in: the scanned card token, or (no camera) the card id with the passport number."""
 
-    card_token = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=4096),
-                               metadata={"description": "the content of the card's QR code"})
+    token_takes_card_id = True
+
     card_id = CardId(load_default=None, allow_none=True, validate=validate.Length(max=32),
                      metadata={"description": "the card id printed on the card (as printed or typed): with "
                                               "`card_token` it must match the scanned card; without it, it goes "
                                               "with `passport_number`"})
-    passport_number = fields.String(load_default=None, allow_none=True, load_only=True,
-                                    validate=validate.Length(min=1, max=24), metadata={
-                                        "description": "the guest's passport number, checked against the card "
-                                                       "(case, spaces and hyphens do not matter); with "
-                                                       "`card_id`, instead of `card_token`",
-                                        "example": "C01X00T47"})
     room = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
-
-    @pre_load
-    def _blank_is_absent(self, data: object, **_kwargs: object) -> object:
-        """Empty strings of the optional card fields mean "not given" (a form's empty input)."""
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("card_token", "card_id", "passport_number"):
-                if isinstance(data.get(key), str) and not data[key].strip():
-                    data[key] = None
-        return data
-
-    @validates_schema
-    def _one_way(self, data: dict, **_kwargs: object) -> None:
-        """Either ``card_token`` (optionally with ``card_id``) or ``card_id`` + ``passport_number``."""
-        token, card_id, passport = data.get("card_token"), data.get("card_id"), data.get("passport_number")
-        if token is not None:
-            if passport is not None:
-                raise ValidationError("send it with card_id instead of card_token, not both",
-                                      field_name="passport_number")
-            return
-        if card_id is None and passport is None:
-            raise ValidationError("give card_token (the content of the card's QR code), or card_id with "
-                                  "passport_number", field_name="card_token")
-        if passport is None:
-            raise ValidationError("required with card_id when there is no card_token", field_name="passport_number")
-        if card_id is None:
-            raise ValidationError("required with passport_number when there is no card_token", field_name="card_id")
-        if not PASSPORT.fullmatch(passport_key(passport)):
-            raise ValidationError("3 to 20 letters and digits", field_name="passport_number")
 
 
 class CardBriefSchema(Schema):

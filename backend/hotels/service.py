@@ -8,8 +8,6 @@ audited.
 
 from __future__ import annotations
 
-import hmac
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -19,11 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.audit import service as audit
 from backend.auth import service as auth_service
-from backend.auth import throttle
 from backend.auth.models import Role, User
 from backend.cards.card_id import canonical
 from backend.cards.models import Card
-from backend.cards.service import verify_card_token
+from backend.cards.presented import CardRefused, PassportThrottle, card_by_passport, card_by_token
 from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind
 from backend.extensions import db
 from backend.geometry import point
@@ -44,41 +41,10 @@ _INCIDENT_STATUS = {
 }
 _OPEN = tuple(s.value for s in OPEN_STATUSES)
 
-# Why a card is refused at check-in, as the manager reads it. The keys are the stable reason
-# codes of backend.cards.service.verify_card_token (plus ``card_mismatch`` from here).
-REFUSAL_MESSAGES = {
-    "malformed": "This is not a Smart Tourist Card code.",
-    "wrong_type": "This code is not a Smart Tourist Card.",
-    "bad_signature": "The card's signature is not valid: the card may be forged or altered.",
-    "bad_algorithm": "The card's code is not signed the way Smart Tourist Cards are: it may be forged.",
-    "unknown_key": "The card was not signed by a key of the Smart Tourist Card system.",
-    "wrong_issuer": "The card was not issued by the Phuket Smart Tourist Card system.",
-    "expired": "The card has expired.",
-    "revoked": "The card has been revoked.",
-    "closed": "The card was closed: the holder has left Phuket.",
-    "unknown_card": "The card is not known to the system.",
-    "card_mismatch": "The card id typed does not match the scanned card.",
-    "passport_mismatch": "The card id and passport number do not belong together.",
-}
-# Reasons given only after the signature was checked: the card data may then be shown.
-_SIGNED_REASONS = {"expired", "revoked", "closed"}
-
-
-class CardRefused(Exception):
-    """The scanned card may not be checked in; ``reason`` is a stable code."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        self.message = refusal_message(reason)
-        super().__init__(self.message)
-
-
-class CheckinThrottled(Exception):
-    """Too many card id and passport number pairs that did not belong together: wait ``retry_after`` s."""
-
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many wrong card id and passport number pairs; try again in {retry_after} s")
+# Wrong card id + passport pairs: lock a (card, manager) pair or a manager guessing many cards; only slow a card.
+CHECKIN_LIMITS = PassportThrottle(
+    scope="checkin", max_failures_key="CHECKIN_MAX_FAILURES", max_failures_default=5,
+    message="too many wrong card id and passport number pairs; try again in {retry_after} s")
 
 
 class UsernameTaken(Exception):
@@ -178,11 +144,6 @@ class Guest:
         return self.card.effective_status()
 
 
-def refusal_message(reason: str) -> str:
-    """The manager-readable explanation of a refusal reason code."""
-    return REFUSAL_MESSAGES.get(reason, "The card is not valid.")
-
-
 # --- hotels ---------------------------------------------------------------------------------
 
 def _check_position(lat: float, lon: float) -> None:
@@ -277,15 +238,10 @@ def check_card(*, hotel: Hotel, card_token: str, card_id: str | None = None) -> 
     The card itself is returned only when its signature was verified, so a forged code never
     reveals whose card id it names.
     """
-    verification = verify_card_token(card_token.strip())
-    card = verification.card
-    if not verification.valid:
-        reason = verification.reason or "malformed"
-        return CardCheck(valid=False, reason=reason, card=card if reason in _SIGNED_REASONS else None)
-    if card is None:
-        return CardCheck(valid=False, reason="unknown_card", card=None)
-    if card_id and canonical(card_id) != card.id:
-        return CardCheck(valid=False, reason="card_mismatch", card=None)
+    try:
+        card = card_by_token(card_token, card_id=card_id)
+    except CardRefused as refused:
+        return CardCheck(valid=False, reason=refused.reason, card=refused.card)
     current = open_stay(card_id=card.id)
     here = current if current is not None and current.hotel_id == hotel.id else None
     return CardCheck(valid=True, reason=None, card=card, stay=here,
@@ -316,21 +272,6 @@ def check_in(*, hotel: Hotel, card_token: str, room: str | None = None, card_id:
     return _stay_for(hotel=hotel, card=check.card, room=room, by=by)
 
 
-def checkin_policy() -> throttle.Policy:
-    """Wrong card id + passport pairs: lock a (card, manager) pair or a manager guessing many cards; only slow a card."""
-    cfg = current_app.config
-    per_pair = int(cfg.get("CHECKIN_MAX_FAILURES", 5))
-    return throttle.Policy(scope="checkin", pair_limit=per_pair,
-                           address_limit=int(cfg.get("CHECKIN_MAX_FAILURES_PER_MANAGER", 20)),
-                           lockout_s=int(cfg.get("CHECKIN_LOCKOUT_S", 300)), slow_after=max(1, per_pair - 2),
-                           slow_max_s=float(cfg.get("THROTTLE_SLOW_MAX_S", 5)))
-
-
-def passport_key(passport_number: str) -> str:
-    """A passport number as stored and compared: without spaces and hyphens, upper case."""
-    return re.sub(r"[\s\-]", "", passport_number).upper()
-
-
 def check_in_by_passport(*, hotel: Hotel, card_id: str, passport_number: str, room: str | None = None,
                          by: User) -> CheckIn:
     """Check a guest in without a camera: the card id typed from the card and the passport number.
@@ -339,26 +280,16 @@ def check_in_by_passport(*, hotel: Hotel, card_id: str, passport_number: str, ro
     cannot be probed) raises :class:`CardRefused` ``passport_mismatch`` and is counted like a
     wrong password (:mod:`backend.auth.throttle`), keyed by the card and the staff account: one
     manager guessing a card's passport number is slowed, then locked out with
-    :class:`CheckinThrottled` (429); a manager guessing across many cards is locked out too; the
+    :class:`~backend.cards.presented.CardThrottled` (429); a manager guessing across many cards is locked out too; the
     card itself is only slowed, so another hotel's manager with the right pair still checks the
     guest in. A right pair for a revoked, closed or expired card is refused with that reason.
     The caller commits (also after a refusal: the count and the audit entry).
     """
-    policy = checkin_policy()
-    attempt = throttle.keys(policy, account=canonical(card_id), address=f"staff:{by.id}")
-    wait = throttle.before_attempt(policy, attempt)
-    if wait:
-        raise CheckinThrottled(wait)
-    card = db.session.get(Card, canonical(card_id))
-    given = passport_key(passport_number).encode()
-    stored = passport_key(card.tourist.passport_number).encode() if card is not None else b"\0"
-    if card is None or not hmac.compare_digest(given, stored):
-        throttle.failed(policy, attempt)
-        _refuse(hotel, None, "passport_mismatch", via="passport", detail={"card_id": canonical(card_id)})
-    throttle.succeeded(attempt)
-    status = card.effective_status()
-    if status != "active":
-        _refuse(hotel, card, status, via="passport")
+    try:
+        card = card_by_passport(card_id, passport_number, by=by, limits=CHECKIN_LIMITS)
+    except CardRefused as refused:
+        detail = {"card_id": canonical(card_id)} if refused.reason == "passport_mismatch" else None
+        _refuse(hotel, refused.card, refused.reason, via="passport", detail=detail)
     return _stay_for(hotel=hotel, card=card, room=room, by=by)
 
 

@@ -18,6 +18,7 @@ from flask_smorest import Blueprint, abort
 
 from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
+from backend.cards.presented import CardRefused, CardThrottled, refusal_message
 from backend.extensions import db
 from backend.hotels import service
 from backend.hotels.models import Hotel
@@ -80,7 +81,7 @@ def _hotel_or_404(hotel_id: int) -> Hotel:
     return hotel
 
 
-def _refusal(exc: service.CardRefused, *, fields: tuple[str, ...] = ("card_token",)):
+def _refusal(exc: CardRefused, *, fields: tuple[str, ...] = ("card_token",)):
     """The contract's 422 for a refused card, with the reason code and the manager's message."""
     body = {"code": 422, "status": "Unprocessable Entity", "message": exc.message, "reason": exc.reason,
             "errors": {name: [f"{exc.reason}: {exc.message}"] for name in fields}}
@@ -209,7 +210,7 @@ class VerifyCard(MethodView):
                                          card_id=body.get("card_id"))
         db.session.commit()
         return {"valid": check.valid, "reason": check.reason,
-                "message": service.refusal_message(check.reason) if check.reason else None,
+                "message": refusal_message(check.reason) if check.reason else None,
                 "card": check.card, "stay": check.stay, "staying_elsewhere": check.staying_elsewhere}
 
 
@@ -246,10 +247,10 @@ class Checkins(MethodView):
             else:
                 result = service.check_in(hotel=hotel, card_token=body["card_token"], room=body.get("room"),
                                           card_id=body.get("card_id"), by=current_staff())
-        except service.CardRefused as exc:
+        except CardRefused as exc:
             db.session.commit()  # the audit entry of the refusal (and the failure count)
             return _refusal(exc, fields=("card_id", "passport_number") if by_passport else ("card_token",))
-        except service.CheckinThrottled as exc:
+        except CardThrottled as exc:
             db.session.commit()
             abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
         except service.StayConflict as exc:

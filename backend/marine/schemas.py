@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.cards.card_id import CardId
+from backend.cards.schemas import CardPresentationSchema
 from backend.marine.models import Flag, TripStatus
 from backend.models_base import utcnow
 
@@ -186,50 +186,8 @@ class TripBriefSchema(Schema):
     status = fields.String()
 
 
-class BoardingInputSchema(Schema):
-    """A boarding scan: the card's QR code, or its id typed with the holder's passport number."""
-
-    card_token = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=4096),
-                               metadata={"description": "the content of the card's QR code"})
-    card_id = CardId(load_default=None, allow_none=True, validate=validate.Length(max=32),
-                     metadata={"description": "the card id printed on the card, with `passport_number`"})
-    passport_number = fields.String(load_default=None, allow_none=True, load_only=True,
-                                    validate=validate.Length(min=3, max=24), metadata={
-                                        "description": "the holder's passport number (case, spaces and hyphens "
-                                                       "do not matter); with `card_id`, instead of `card_token`",
-                                        "example": "C01X00T47"})
-
-    @pre_load
-    def _blank_is_absent(self, data: object, **_kwargs: object) -> object:
-        """Empty strings mean "not given" (a form's empty input)."""
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("card_token", "card_id", "passport_number"):
-                if isinstance(data.get(key), str) and not data[key].strip():
-                    data[key] = None
-        return data
-
-    @validates("passport_number")
-    def _passport(self, value: str | None, **_: object) -> None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9]{3,20}", re.sub(r"[\s-]", "", value)):
-            raise ValidationError("3 to 20 letters and digits")
-
-    @validates_schema
-    def _one_way(self, data: dict, **_kwargs: object) -> None:
-        """Either ``card_token`` or ``card_id`` + ``passport_number``."""
-        token, card_id, passport = data.get("card_token"), data.get("card_id"), data.get("passport_number")
-        if token is not None:
-            if passport is not None or card_id is not None:
-                raise ValidationError("send card_token alone, or card_id with passport_number",
-                                      field_name="passport_number" if passport is not None else "card_id")
-            return
-        if card_id is None and passport is None:
-            raise ValidationError("give card_token (the content of the card's QR code), or card_id with "
-                                  "passport_number", field_name="card_token")
-        if passport is None:
-            raise ValidationError("required with card_id when there is no card_token", field_name="passport_number")
-        if card_id is None:
-            raise ValidationError("required with passport_number when there is no card_token", field_name="card_id")
+class BoardingInputSchema(CardPresentationSchema):
+    """A boarding scan: the card's QR code alone, or its id typed with the holder's passport number."""
 
 
 class BoardingSchema(Schema):

@@ -12,8 +12,6 @@ after the commit (:func:`backend.marine.events.trip_changed`).
 
 from __future__ import annotations
 
-import hmac
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,11 +22,10 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit import service as audit
-from backend.auth import throttle
 from backend.auth.models import User
 from backend.cards.card_id import canonical
 from backend.cards.models import Card, Tourist
-from backend.cards.service import verify_card_token
+from backend.cards.presented import PassportThrottle, card_by_passport, card_by_token
 from backend.database import lower
 from backend.dispatch import service as dispatch
 from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind, IncidentStatus, Severity
@@ -39,21 +36,12 @@ from backend.models_base import utcnow
 
 _OPEN = tuple(s.value for s in OPEN_STATUSES)
 
-# Why a card is refused at boarding, as the crew reads it (the reason codes of
-# backend.cards.service.verify_card_token, plus the card id + passport check's own).
-REFUSAL_MESSAGES = {
-    "malformed": "This is not a Smart Tourist Card code.",
-    "wrong_type": "This code is not a Smart Tourist Card.",
-    "bad_signature": "The card's signature is not valid: the card may be forged or altered.",
-    "bad_algorithm": "The card's code is not signed the way Smart Tourist Cards are: it may be forged.",
-    "unknown_key": "The card was not signed by a key of the Smart Tourist Card system.",
-    "wrong_issuer": "The card was not issued by the Phuket Smart Tourist Card system.",
-    "expired": "The card has expired.",
-    "revoked": "The card has been revoked.",
-    "closed": "The card was closed: the holder has left Phuket.",
-    "unknown_card": "The card is not known to the system.",
-    "passport_mismatch": "The card id and passport number do not belong together.",
-}
+# Wrong card id + passport pairs, as at hotel check-in but counted apart: lock a (card, staff member)
+# pair or a staff member guessing many cards; only slow a card (another crew with the right pair
+# still boards it). A refused card raises backend.cards.presented.CardRefused (422), too many
+# wrong pairs its CardThrottled (429).
+BOARD_LIMITS = PassportThrottle(scope="marine_board", max_failures_key="MARINE_BOARD_MAX_FAILURES",
+                                message="too many wrong card and passport pairs; try again in {retry_after} s")
 
 
 class TripConflict(Exception):
@@ -62,23 +50,6 @@ class TripConflict(Exception):
 
 class CapacityReached(Exception):
     """The boat is full: 409."""
-
-
-class CardRefused(Exception):
-    """The scanned card may not board; ``reason`` is a stable code (422)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        self.message = REFUSAL_MESSAGES.get(reason, "The card is not valid.")
-        super().__init__(self.message)
-
-
-class BoardingThrottled(Exception):
-    """Too many wrong card id + passport pairs: 429 for ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many wrong card and passport pairs; try again in {retry_after} s")
 
 
 @dataclass(frozen=True)
@@ -240,56 +211,21 @@ def _lock_trip(trip: Trip) -> Trip:
     return locked
 
 
-def board_policy() -> throttle.Policy:
-    """Wrong card id + passport pairs, as at hotel check-in: lock a (card, staff member) pair or a staff
-    member guessing many cards; only slow a card (another crew with the right pair still boards it)."""
-    cfg = current_app.config
-    per_pair = int(cfg["MARINE_BOARD_MAX_FAILURES"])
-    return throttle.Policy(scope="marine_board", pair_limit=per_pair,
-                           address_limit=int(cfg.get("CHECKIN_MAX_FAILURES_PER_MANAGER", 20)),
-                           lockout_s=int(cfg.get("CHECKIN_LOCKOUT_S", 300)), slow_after=max(1, per_pair - 2),
-                           slow_max_s=float(cfg.get("THROTTLE_SLOW_MAX_S", 5)))
-
-
-def passport_key(passport_number: str) -> str:
-    """A passport number as compared: without spaces and hyphens, upper case."""
-    return re.sub(r"[\s\-]", "", passport_number).upper()
-
-
 def check_card(*, card_token: str | None = None, card_id: str | None = None, passport_number: str | None = None,
                by: User | None = None) -> Card:
-    """The card of a boarding scan, verified completely, or :class:`CardRefused` with the reason.
+    """The card of a boarding scan, verified completely, or ``CardRefused`` with the reason.
 
     A token is verified like a hotel check-in (signature, key, type, issuer, expiry, revocation,
     closure). A card id with a passport number must belong together (an unknown card id gets the
     same answer, so card ids cannot be probed); wrong pairs are counted like a wrong password,
-    keyed by the card and the staff member, as hotel check-in does (:class:`BoardingThrottled`).
-    The caller commits, also after a refusal (the count and the audit entry).
+    keyed by the card and the staff member, as hotel check-in does but under the scope
+    ``marine_board`` (:data:`BOARD_LIMITS`; ``CardThrottled``). Both paths are
+    :mod:`backend.cards.presented`'s. The caller commits, also after a refusal (the count).
     """
     if card_token is not None:
-        verification = verify_card_token(card_token.strip())
-        if not verification.valid:
-            raise CardRefused(verification.reason or "malformed")
-        if verification.card is None:
-            raise CardRefused("unknown_card")
-        return verification.card
+        return card_by_token(card_token)
     assert card_id is not None and passport_number is not None
-    policy = board_policy()
-    attempt = throttle.keys(policy, account=canonical(card_id), address=f"staff:{by.id}" if by else None)
-    wait = throttle.before_attempt(policy, attempt)
-    if wait:
-        raise BoardingThrottled(wait)
-    card = db.session.get(Card, canonical(card_id))
-    given = passport_key(passport_number).encode()
-    stored = passport_key(card.tourist.passport_number).encode() if card is not None else b"\0"
-    if card is None or not hmac.compare_digest(given, stored):
-        throttle.failed(policy, attempt)
-        raise CardRefused("passport_mismatch")
-    throttle.succeeded(attempt)
-    status = card.effective_status()
-    if status != "active":
-        raise CardRefused(status)
-    return card
+    return card_by_passport(card_id, passport_number, by=by, limits=BOARD_LIMITS)
 
 
 def board(*, trip: Trip, card: Card, by: User | None = None) -> Boarding:

@@ -18,6 +18,7 @@ from flask_smorest import Blueprint, abort
 
 from backend.auth.decorators import bearer_token, current_staff, staff_required
 from backend.auth.models import Role
+from backend.cards.presented import CardRefused, CardThrottled
 from backend.extensions import db
 from backend.marine import conditions, service
 from backend.marine.models import Trip
@@ -93,10 +94,9 @@ def _statuses(args: dict) -> tuple[str, ...] | None:
     return tuple(s.strip() for s in args["status"].split(",") if s.strip())
 
 
-def _refusal(exc: service.CardRefused):
+def _refusal(exc: CardRefused):
     body = {"code": 422, "status": "Unprocessable Entity", "message": exc.message, "reason": exc.reason,
-            "errors": {"card_token" if exc.reason != "passport_mismatch" else "passport_number":
-                       [f"{exc.reason}: {exc.message}"]}}
+            "errors": {exc.field or "card_token": [f"{exc.reason}: {exc.message}"]}}
     return jsonify(BoardingRefusalSchema().dump(body)), 422
 
 
@@ -236,10 +236,10 @@ class Passengers(MethodView):
         try:
             card = service.check_card(card_token=body.get("card_token"), card_id=body.get("card_id"),
                                       passport_number=body.get("passport_number"), by=staff)
-        except service.CardRefused as exc:
+        except CardRefused as exc:
             db.session.commit()  # the throttle's count
             return _refusal(exc)
-        except service.BoardingThrottled as exc:
+        except CardThrottled as exc:
             db.session.commit()
             abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
         try:
