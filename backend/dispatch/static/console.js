@@ -626,7 +626,7 @@
     $("alarm-banner").hidden = !on;
     if (on) {
       var first = state.incidents[ids[0]];
-      $("alarm-text").textContent = whoText(first) +
+      $("alarm-text").textContent = (first.tourist ? first.tourist.full_name : whoText(first)) +
         (ids.length > 1 ? " (+" + (ids.length - 1) + ")" : "");
       $("alarm-open").onclick = function () { select(first.id); };
       if (!audio.timer) { beep(); audio.timer = setInterval(beep, 1000); }
