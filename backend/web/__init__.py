@@ -27,7 +27,8 @@ VENDOR_FILES = {
 # Leaflet's marker and layer images, referenced relative to its CSS.
 VENDOR_DIRS = {"leaflet/images/": "leaflet/dist/images/"}
 
-web = Blueprint("web", __name__, static_folder="static", static_url_path="/static/web")
+web = Blueprint("web", __name__, static_folder="static", static_url_path="/static/web",
+                template_folder="templates")  # web/scanner_controls.html
 
 
 @web.get("/vendor/<path:name>")

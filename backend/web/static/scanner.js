@@ -9,7 +9,8 @@
  * or the photo read and calls the page back; the page's own form submits the field (a paste).
  *
  * Markup contract: one root element, and inside it these parts, found by their data-scan attribute
- * (ids and the bilingual labels stay the page's own):
+ * (all but the code field come as one partial, backend/web/templates/web/scanner_controls.html:
+ * {% include "web/scanner_controls.html" %}; docs/staff-scanner.md):
  *
  *   <div data-scanner>
  *     <button type="button" data-scan="start">📷 Scan card QR …</button>
