@@ -73,7 +73,8 @@ class IncidentSchema(Schema):
         "type": "object", "description": "the card holder; null for a card-less incident"})
     caller = fields.Method("dump_caller", allow_none=True, metadata={
         "type": "object", "description": "{name, phone} of whoever called 191 (either may be null): always for a "
-                                         "card-less incident, else only when the dispatcher noted a caller"})
+                                         "card-less call, else only when the dispatcher noted a caller (null "
+                                         "for a trip's boat_overdue)"})
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     accuracy_m = fields.Float(allow_none=True)
@@ -108,8 +109,12 @@ class IncidentSchema(Schema):
         return TouristBriefSchema().dump(card.tourist)
 
     def dump_caller(self, incident) -> dict | None:  # noqa: ANN001
-        """Who called 191: always for a card-less incident, for a carded one when the dispatcher noted it."""
-        if incident.card_id is not None and incident.caller_name is None and incident.caller_phone is None:
+        """Who called 191: always for a card-less call, for a carded one when the dispatcher noted it.
+
+        Null for what no one called in (e.g. a trip's card-less boat_overdue, raised by the sweep).
+        """
+        if incident.caller_name is None and incident.caller_phone is None and (
+                incident.card_id is not None or getattr(incident, "trip_id", None) is not None):
             return None
         return {"name": incident.caller_name, "phone": incident.caller_phone}
 

@@ -209,3 +209,13 @@ def test_a_card_less_call_reaches_the_consoles_live(auth, live_server, consoles)
                                                                                   None, None)
     assert event["caller"] == CALL["caller"] and event["seq"] >= 1
 
+
+
+def test_no_caller_on_what_no_one_called_in(app):
+    from backend.dispatch.schemas import IncidentSchema
+
+    with app.app_context():  # a trip's card-less boat_overdue (raised by the sweep) is no call
+        sweep = Incident(id=1, card_id=None, trip_id=999, kind="boat_overdue", status="new", severity="critical")
+        assert IncidentSchema().dump(sweep)["caller"] is None
+        call = Incident(id=2, card_id=None, kind="sos", status="new", severity="critical", **PATONG)
+        assert IncidentSchema().dump(call)["caller"] == {"name": None, "phone": None}
