@@ -2,9 +2,9 @@
 
 A ``marine_operator`` works only on its own operator's trips (the views check it); a manifest is
 personal data, so every staff read of one is audited (:func:`read_manifest`). Incidents about a
-trip (``boat_overdue``, ``passenger_unaccounted``) are raised through
-:func:`backend.dispatch.service.raise_incident` like any other, so they reach the console, the
-event log and the timeline; they carry the trip (``Incident.trip_id``).
+trip carry it (``Incident.trip_id``): ``passenger_unaccounted`` is a passenger card's, raised through
+:func:`backend.dispatch.service.raise_incident` like any other; ``boat_overdue`` is the trip's own
+(no card: whoever is aboard). Both reach the console, the event log and the timeline.
 
 Every function leaves committing to its caller; trip changes are announced to the dispatchers
 after the commit (:func:`backend.marine.events.trip_changed`).
