@@ -174,18 +174,6 @@ class TripListSchema(Schema):
     items = fields.List(fields.Nested(TripSchema), required=True)
 
 
-class TripBriefSchema(Schema):
-    """What an incident shows of its trip."""
-
-    id = fields.Integer()
-    vessel_name = fields.String()
-    pier = fields.String()
-    destination = fields.String()
-    returns_by = fields.AwareDateTime()
-    passengers_aboard = fields.Integer()
-    status = fields.String()
-
-
 class BoardingInputSchema(CardPresentationSchema):
     """A boarding scan: the card's QR code alone, or its id typed with the holder's passport number."""
 
