@@ -211,6 +211,20 @@ def _lock_trip(trip: Trip) -> Trip:
     return locked
 
 
+def _lock_aboard_cards(trip: Trip) -> None:
+    """Lock the cards of the passengers not yet ashore, before the trip (PostgreSQL).
+
+    The ping writer locks a group's cards and then updates their trips; a return locks the trip
+    and then raises ``passenger_unaccounted`` incidents, whose card references take a share lock
+    on those cards. Taking the cards first (in card id order, as the writer does) keeps one lock
+    order, so a ping that arrives as its boat returns waits instead of deadlocking.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite has a single writer
+    aboard = select(Passenger.card_id).where(Passenger.trip_id == trip.id, Passenger.ashore_at.is_(None))
+    db.session.execute(select(Card.id).where(Card.id.in_(aboard)).order_by(Card.id).with_for_update(of=Card))
+
+
 def check_card(*, card_token: str | None = None, card_id: str | None = None, passport_number: str | None = None,
                by: User | None = None) -> Card:
     """The card of a boarding scan, verified completely, or ``CardRefused`` with the reason.
@@ -352,6 +366,7 @@ def return_trip(*, trip: Trip, by: User | None = None, now: datetime | None = No
     """The boat is back: status ``returned``; every passenger not scanned ashore raises a critical
     ``passenger_unaccounted`` incident at once. Returning again changes nothing. The caller commits."""
     dispatch.serialize_event_log()  # the lock order of every incident writer: event log, then rows
+    _lock_aboard_cards(trip)
     trip = _lock_trip(trip)
     if trip.status == TripStatus.RETURNED.value:
         return trip, []
