@@ -58,7 +58,7 @@ def test_the_page_loads_the_one_scanner_with_the_markup_it_expects(client, path)
     assert page.scripts.index("/static/web/scanner.js") < len(page.scripts) - 1  # before the page's own script
     assert "/static/web/scanner.css" in page.styles
     assert page.roots == 1
-    assert {part: tags for part, tags in page.parts.items()} == {
+    assert dict(page.parts) == {
         "start": ["button"], "stop": ["button"], "file": ["input"], "camera": ["div"], "message": ["p"],
         "code": ["textarea"]}
     assert "camera=(self)" in response.headers["Permissions-Policy"]
