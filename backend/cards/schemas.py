@@ -154,8 +154,8 @@ class HolderSchema(Schema):
     emergency_contact = fields.String(allow_none=True)
 
 
-class CardSchema(Schema):
-    """A card and its holder."""
+class CardBasicsSchema(Schema):
+    """What every staff view of a card starts with: its id as stored and as printed, its state, the holder's names."""
 
     card_id = fields.String(attribute="id")
     card_id_display = fields.Function(lambda card: card_ids.display(card.id))
@@ -167,6 +167,11 @@ class CardSchema(Schema):
     latin_name = fields.String(attribute="tourist.latin_name", allow_none=True,
                                metadata={"description": LATIN_NAME_DOC})
     nationality = fields.String(attribute="tourist.nationality")
+
+
+class CardSchema(CardBasicsSchema):
+    """A card and its holder."""
+
     stay_until = fields.Date(metadata={"description": STAY_UNTIL_DOC})
     issued_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime()
@@ -213,19 +218,9 @@ class CardSearchArgsSchema(Schema):
             raise ValidationError("must not contain control characters")
 
 
-class CardFoundSchema(Schema):
+class CardFoundSchema(CardBasicsSchema):
     """A card found at the checkpoint: enough to recognise the holder and act on the card."""
 
-    card_id = fields.String(attribute="id")
-    card_id_display = fields.Function(lambda card: card_ids.display(card.id))
-    status = fields.Function(lambda card: card.effective_status(),
-                             metadata={"description": "active, revoked, closed or expired"})
-    kind = fields.String()
-    checkpoint = fields.String()
-    full_name = fields.String(attribute="tourist.full_name")
-    latin_name = fields.String(attribute="tourist.latin_name", allow_none=True,
-                               metadata={"description": LATIN_NAME_DOC})
-    nationality = fields.String(attribute="tourist.nationality")
     passport_number = fields.String(attribute="tourist.passport_number")
     date_of_birth = fields.Date(attribute="tourist.date_of_birth", allow_none=True)
     stay_until = fields.Date(metadata={"description": STAY_UNTIL_DOC})
