@@ -271,7 +271,8 @@ def test_alerts_by_web_push_and_the_four_fixes(app, factories, seeded, server, a
             while stored_endpoint() != rotated.endpoint:
                 assert time.monotonic() < deadline, stored_endpoint()
                 page.wait_for_timeout(200)
-            assert page.locator("#push-panel").get_attribute("data-state") == "on"
+            # the server stores the subscription before its reply reaches the page, which then says "on"
+            wait_until(page, "document.querySelector('#push-panel').dataset.state === 'on'")
         finally:
             context.close()
             browser.close()
