@@ -10,6 +10,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from tests.browser import wait_until
 from tests.webapp.conftest import PATONG
 
 pytestmark = pytest.mark.browser
@@ -91,7 +92,7 @@ def test_arabic_in_settings_is_right_to_left_and_the_next_broadcast_arrives_in_a
         assert box.locator("[data-lang=ja]").inner_text() == "日本語"
         box.locator("[data-lang=ar]").click()
 
-        page.wait_for_function("document.documentElement.dir === 'rtl' && document.documentElement.lang === 'ar'")
+        wait_until(page, "document.documentElement.dir === 'rtl' && document.documentElement.lang === 'ar'")
         page.locator("#tab-settings", has_text="الإعدادات").wait_for()
         assert page.locator("#tab-home").inner_text().strip().endswith("الرئيسية")
         assert page.locator("#screen-settings h1").first.inner_text() == "الإعدادات"
@@ -138,7 +139,7 @@ def test_arabic_in_settings_is_right_to_left_and_the_next_broadcast_arrives_in_a
 
         # the choice survives a reload (and stays right to left)
         page.reload()
-        page.wait_for_function("document.documentElement.dir === 'rtl'")
+        wait_until(page, "document.documentElement.dir === 'rtl'")
         assert csp_violations == []
     finally:
         context.close()

@@ -422,7 +422,8 @@
         if (!id) { showRefusal("malformed", "This is not a Smart Tourist Card code."); return; }
         done = await scanAshore(id);
       }
-      if (done) $("card-token").value = "";
+      // clear the field only if it still holds this code: the crew may already have pasted the next one
+      if (done && $("card-token").value.trim() === token) $("card-token").value = "";
     } finally {
       $("token-button").disabled = false;
     }
@@ -437,7 +438,7 @@
       const done = $("scan").dataset.mode === "board"
         ? await board({ card_id: id, passport_number: $("passport").value.trim() })
         : await scanAshore(id.toUpperCase().replace(/[^0-9A-Z]/g, ""));
-      if (done) { $("card-id").value = ""; $("passport").value = ""; $("card-id").focus(); }
+      if (done && $("card-id").value.trim() === id) { $("card-id").value = ""; $("passport").value = ""; $("card-id").focus(); }
     } finally {
       $("id-button").disabled = false;
     }
