@@ -18,7 +18,7 @@ from typing import Any
 
 from blinker import NamedSignal, Namespace
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ are aboard a trip at sea, and feeds their trip's last position.""")
 # --- after commit ----------------------------------------------------------------------------
 
 _AFTER_COMMIT = "pts_after_commit"  # session.info: the signals with items waiting for the commit
+_SAVEPOINTS = "pts_after_commit_savepoints"  # session.info: {savepoint: how many items each signal held}
 
 
 def info_key(signal: NamedSignal) -> str:
@@ -114,13 +115,28 @@ def after_commit(session: Any, signal: NamedSignal, item: Any) -> None:
     """Hold ``item`` until ``session``'s transaction commits, then send ``signal`` with all held items.
 
     The items of one transaction travel together (``items=[…]``, in the order held); a rollback
-    drops them. Call :func:`install_session_hooks` once (``create_app`` does).
+    drops them. Savepoints (``session.begin_nested()``) count as part of their transaction: one
+    released is not a commit (SQLAlchemy's ``after_commit`` event fires for it too, and an SOS
+    would otherwise be announced — and its push nudged — before the SOS is stored), and one
+    rolled back drops only the items held inside it. Call :func:`install_session_hooks` once
+    (``create_app`` does).
     """
     session.info.setdefault(info_key(signal), []).append(item)
     session.info.setdefault(_AFTER_COMMIT, {})[signal.name] = signal
 
 
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    """A savepoint began: note how many items each signal holds, to drop only its own on rollback."""
+    if transaction.nested:
+        waiting: dict[str, NamedSignal] = session.info.get(_AFTER_COMMIT) or {}
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = {
+            name: len(session.info.get(info_key(signal)) or ()) for name, signal in waiting.items()}
+
+
 def _send_committed(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint was released: the transaction's commit is still to come
+        return
+    session.info.pop(_SAVEPOINTS, None)
     waiting: dict[str, NamedSignal] = session.info.pop(_AFTER_COMMIT, None) or {}
     for signal in waiting.values():
         items = session.info.pop(info_key(signal), None)
@@ -133,14 +149,33 @@ def _send_committed(session: Session) -> None:
                 log.exception("a receiver of %s failed", signal.name)
 
 
-def _drop_rolled_back(session: Session) -> None:
+def _drop_savepoint_items(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A savepoint rolled back: drop what was held inside it; the rest of the transaction stands."""
+    if not previous_transaction.nested:
+        return
+    held = (session.info.get(_SAVEPOINTS) or {}).pop(previous_transaction, None)
+    if held is None:
+        return
+    for name, signal in (session.info.get(_AFTER_COMMIT) or {}).items():
+        items = session.info.get(info_key(signal))
+        if items:
+            del items[held.get(name, 0):]
+
+
+def _drop_ended(session: Session, transaction: SessionTransaction) -> None:
+    """The transaction ended: what is still held was never committed (rolled back, or the session closed)."""
+    if transaction.nested or transaction.parent is not None:
+        return
+    session.info.pop(_SAVEPOINTS, None)
     waiting: dict[str, NamedSignal] = session.info.pop(_AFTER_COMMIT, None) or {}
     for signal in waiting.values():
         session.info.pop(info_key(signal), None)
 
 
 def install_session_hooks() -> None:
-    """Send the after-commit signals from every session (idempotent: one pair of hooks per process)."""
+    """Send the after-commit signals from every session (idempotent: one set of hooks per process)."""
     if not event.contains(Session, "after_commit", _send_committed):
+        event.listen(Session, "after_transaction_create", _mark_savepoint)
         event.listen(Session, "after_commit", _send_committed)
-        event.listen(Session, "after_rollback", _drop_rolled_back)
+        event.listen(Session, "after_soft_rollback", _drop_savepoint_items)
+        event.listen(Session, "after_transaction_end", _drop_ended)

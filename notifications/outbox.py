@@ -93,6 +93,8 @@ WEBPUSH = "webpush"
 @event.listens_for(Session, "before_commit")
 def _queue_webpush(session: Session) -> None:
     """One statement per transaction: a Web Push delivery for each new message to a subscribed device."""
+    if session.in_nested_transaction():  # a savepoint released: the transaction may queue more messages
+        return
     keys = session.info.pop(_EVENT_KEYS, None)
     if keys:
         queue_webpush_deliveries(session, event_keys=sorted(keys))
@@ -118,6 +120,8 @@ def deliver_soon(_session: Any, **_: Any) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_queued(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint rolled back: the transaction's other messages stand
+        return  # (a key of a message rolled back with the savepoint matches no row: nothing is queued for it)
     session.info.pop(_EVENT_KEYS, None)
 
 

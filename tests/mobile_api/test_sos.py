@@ -268,3 +268,39 @@ def test_sos_and_pings_of_one_card_at_once_all_succeed(live_server, mobile, app)
         thread.join()
     assert all(r.status_code in (200, 201) for r in results), [r.text for r in results]
     assert len([i for i in incidents(app, card_id) if i.kind == "sos"]) == 1
+
+
+def test_an_sos_is_announced_and_its_push_nudged_only_once_it_is_stored(app, client, mobile):
+    """Whoever hears of an SOS (the consoles, the push scheduler) can read it from the database.
+
+    The SOS path releases savepoints before it commits; a released savepoint is not a commit
+    (tests/foundation/test_after_commit_signals.py).
+    """
+    from sqlalchemy import func
+
+    from backend import signals
+    from notifications.models import OutboxMessage
+
+    seen: list[tuple[str, int, int]] = []
+
+    def look(name: str):  # noqa: ANN202
+        def receiver(_sender, items):  # noqa: ANN001, ANN202
+            with db.engine.connect() as other:  # a connection of its own sees only what is committed
+                seen.append((name, other.scalar(select(func.count()).select_from(Incident)),
+                             other.scalar(select(func.count()).select_from(OutboxMessage))))
+        return receiver
+
+    heard_events, heard_outbox = look("incident events"), look("outbox")
+    signals.incident_events_committed.connect(heard_events)
+    signals.outbox_queued.connect(heard_outbox)
+    try:
+        phone = mobile.enroll()
+        response = client.post("/api/v1/mobile/sos", headers=phone.headers, json={
+            "id": str(uuid.uuid4()), "lat": 7.8200, "lon": 98.2990, "recorded_at": now_iso(-5),
+            "category": "medical"})
+        assert response.status_code == 201, response.get_json()
+    finally:
+        signals.incident_events_committed.disconnect(heard_events)
+        signals.outbox_queued.disconnect(heard_outbox)
+    assert {name for name, _, _ in seen} == {"incident events", "outbox"}
+    assert all(incidents == 1 and messages >= 1 for _, incidents, messages in seen), seen
