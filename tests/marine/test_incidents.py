@@ -221,3 +221,56 @@ def test_the_ping_path_pays_one_query_per_group_and_none_while_no_boat_is_out(ap
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
         db.session.rollback()
+
+
+def test_a_ping_group_of_cards_aboard_no_boat_costs_the_same_statements_however_many_boats_are_out(
+        app, client, marine, factories, seeded, monkeypatch):
+    """The whole group commit (tracking.record_groups with its positions_recorded receiver): a fixed number
+    of statements per group whatever its size, and at most one more while boats are out, however many."""
+    from sqlalchemy import event
+
+    from backend.cards.models import Card
+    from backend.marine import service
+    from backend.tracking.service import CardPings, PingInput, record_groups
+    from tests.geo.helpers import fix, minutes_ago, send
+
+    monkeypatch.setattr(service, "AT_SEA_RECHECK_S", 3600.0)  # "no boat out" is asked once, not by the clock
+    town = (7.8804, 98.3923)
+    ashore = [factories.card(full_name=f"Ashore {i}") for i in range(10)]
+    for card_id in ashore:  # a previous fix each: the group's fixes raise nothing (no first position)
+        send(app, card_id, fix(*town, minutes_ago(30)))
+
+    def group_statements(cards: list[str]) -> int:
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+            statements.append(statement)
+
+        with app.app_context():
+            groups = [CardPings(db.session.get(Card, card_id), None,
+                                [PingInput(client_id=str(uuid.uuid4()), lat=town[0], lon=town[1],
+                                           recorded_at=minutes_ago(1))]) for card_id in cards]
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                results = record_groups(groups)
+                db.session.flush()  # what the commit would write (SQLite's latest positions go by the ORM)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+            assert [r.accepted for r in results] == [1] * len(cards) and not any(r.incidents for r in results)
+            db.session.rollback()
+        return len(statements)
+
+    group_statements(ashore)  # learns that no boat is out
+    none_out = group_statements(ashore)
+    assert group_statements(ashore[:3]) == none_out  # independent of the group's size
+
+    trips = [new_trip(client, marine.crew_a, vessel_name=f"Sea Star {i}") for i in range(4)]
+    for trip in trips:
+        _aboard(client, marine, trip["id"], factories, full_name=f"Aboard {trip['id']}")
+    assert act(client, trips[0]["id"], "depart", marine.crew_a).status_code == 200
+    one_out = group_statements(ashore)
+    assert one_out == none_out + 1  # the one query: which of the group's cards are aboard a boat at sea
+    for trip in trips[1:]:
+        assert act(client, trip["id"], "depart", marine.crew_a).status_code == 200
+    assert group_statements(ashore) == one_out  # four boats out: the same one query
+    assert group_statements(ashore[:3]) == one_out
