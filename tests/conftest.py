@@ -5,6 +5,12 @@ is used whenever it is reachable (or ``TEST_DATABASE_URL`` is set) and is mandat
 ``CI=true``: there a missing PostGIS is a failure, never a skip. ``--db spatialite`` (or
 ``--db postgis``, or ``TEST_DB=…``) keeps only the tests of one database, for the edit loop.
 
+The one exception is a browser flow (``@pytest.mark.browser``): it runs once, on the embedded
+SpatiaLite that ``make run`` serves (:data:`BROWSER_DATABASE`). What a page shows does not depend
+on the database behind the server, and every API a page calls is tested on both databases. A
+browser test that names its own database (a module's own ``database_url``, or a ``parametrize``
+of it) keeps it: the PostGIS-only flows (two servers sharing one database) stay on PostGIS.
+
 The suite runs in parallel (``make test``: pytest-xdist), so nothing here is shared between
 workers except the migrated SpatiaLite template, made once per run under a lock: each worker has
 its own PostGIS database, temporary folders and free ports.
@@ -28,6 +34,8 @@ _PG_OK, _PG_WHY = testdb.postgres_available()
 
 
 DATABASES = ("spatialite", "postgis")
+# the one database of the browser flows: the embedded one that ``make run`` serves
+BROWSER_DATABASE = "spatialite"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,6 +63,25 @@ def database_of(item: pytest.Item) -> str | None:
     if "postgres_url" in fixtures:  # a module whose database_url is PostGIS only
         return "postgis"
     return "spatialite" if "sqlite_template" in fixtures else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before the parametrize marks and the fixtures' params are read
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A browser flow runs on :data:`BROWSER_DATABASE` only, unless it names its database itself.
+
+    The pages run in Chromium and talk to the server over HTTP and Socket.IO; what they show does
+    not depend on the database behind it, and every API they call is tested on both databases.
+    """
+    if "database_url" not in metafunc.fixturenames or metafunc.definition.get_closest_marker("browser") is None:
+        return
+    definitions = metafunc._arg2fixturedefs.get("database_url") or ()
+    if not definitions or not definitions[-1].params:  # a module's own database_url (PostGIS only)
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if "database_url" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    metafunc.definition.add_marker(pytest.mark.parametrize("database_url", [BROWSER_DATABASE], indirect=True))
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
