@@ -99,6 +99,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if database_of(item) in (None, wanted)]
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop this process's Playwright driver (:func:`tests.browser.shared_playwright`), if a test started it."""
+    from tests.browser import stop_shared_playwright
+
+    stop_shared_playwright()
+
+
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder every xdist worker of this run shares (the run's base temp), else this session's."""
     base = tmp_path_factory.getbasetemp()

@@ -19,9 +19,10 @@ def server(start_server) -> str:
 
 @pytest.mark.browser
 def test_officer_finds_a_card_and_revokes_it(app, auth, factories, server, artifacts_dir, database_url):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from backend.cards.service import today_in_phuket
+    from tests.browser import shared_playwright
 
     auth.user("immigration", username="officer.find", password=PASSWORD)
     stay_until = today_in_phuket() + timedelta(days=20)
@@ -33,7 +34,7 @@ def test_officer_finds_a_card_and_revokes_it(app, auth, factories, server, artif
     factories.issued_card(full_name="Ivana Novak", nationality="HRV", passport_number="HR1112223")
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1100, "height": 1000}, timezone_id="Asia/Bangkok")

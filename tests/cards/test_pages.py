@@ -20,14 +20,15 @@ def server(start_server) -> str:
 
 @pytest.mark.browser
 def test_officer_issues_and_prints_a_card(app, auth, server, artifacts_dir, database_url):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from backend.cards.models import Card
     from backend.extensions import db
+    from tests.browser import shared_playwright
 
     auth.user("immigration", username="officer.hkt", password="checkpoint-pass-1")
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             # no bypass_csp: the pages must work under their own Content-Security-Policy

@@ -38,9 +38,8 @@ def _decode(png_path) -> zxingcpp.Result:  # noqa: ANN001
 @pytest.mark.browser
 def test_printed_identity_qr_has_modules_of_half_a_millimetre(app, auth, factories, server, artifacts_dir,
                                                                database_url):
-    from playwright.sync_api import sync_playwright
-
     from backend.cards.service import today_in_phuket
+    from tests.browser import shared_playwright
 
     auth.user("immigration", username="officer.print", password="checkpoint-pass-1")
     stay_until = today_in_phuket() + timedelta(days=300)
@@ -48,7 +47,7 @@ def test_printed_identity_qr_has_modules_of_half_a_millimetre(app, auth, factori
     card = factories.issued_card(full_name="สมชาย ใจดี รักชาติไทยแลนด์ ภูเก็ตบุรี ศรีสุนทร", nationality="THA",
                                  latin_name="JAIDEE<<SOMCHAI", kind="resident", stay_until=stay_until)
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             # a PC in Bangkok: the printed date must not move to the next day

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.browser import wait_until
+from tests.browser import shared_playwright, wait_until
 from tests.dispatch.conftest import bearer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -58,7 +58,7 @@ def test_dispatcher_sees_a_live_sos_and_works_it_from_the_console(app, runner, a
     card_id, device_token = _enrolled_phone(live_server, factories)
     phone = {"Authorization": f"Bearer {device_token}"}
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         errors: list[str] = []
@@ -140,7 +140,7 @@ def test_the_console_reconnects_after_a_server_crash_and_shows_what_it_missed(ap
     other_worker = start_server("worker")  # another web worker on the same database
     card_id, device_token = _enrolled_phone(other_worker, factories)
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         page.goto(f"{console_server.url}/console")

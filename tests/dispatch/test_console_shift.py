@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.browser import wait_until
+from tests.browser import shared_playwright, wait_until
 from tests.dispatch.conftest import bearer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -161,7 +161,7 @@ def test_a_shift_at_the_191_console(app, runner, auth, factories, live_server, a
     phones = [_phone(live_server, factories, *person) for person in BURST]
     late_phone = _phone(live_server, factories, *LATE)
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         # a browser in New York: the page must still show Bangkok time
         page = browser.new_page(viewport={"width": 1440, "height": 900}, timezone_id="America/New_York")

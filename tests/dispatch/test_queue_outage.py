@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 import pytest
 import redis
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browser import shared_playwright
 from tests.dispatch.conftest import NAMESPACE, bearer
 from tests.dispatch.test_console_browser import CHROMIUM_ARGS, _enrolled_phone
 
@@ -159,7 +160,7 @@ def test_the_console_shows_an_sos_raised_on_another_server_during_a_redis_outage
     token = auth.token("dispatcher")
     gap_cards = [factories.card(full_name="Missed By The Page"), factories.card(full_name="Next In Line")]
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 900})
         errors: list[str] = []

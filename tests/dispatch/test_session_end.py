@@ -123,14 +123,15 @@ def test_a_socket_whose_token_expires_is_closed(app, auth, start_server, console
 
 @pytest.mark.browser
 def test_the_console_of_a_deactivated_dispatcher_goes_back_to_the_sign_in_form(auth, start_server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
+    from tests.browser import shared_playwright
     from tests.dispatch.test_console_browser import CHROMIUM_ARGS
 
     console_server, other = start_server("console"), start_server("other")
     dispatcher = auth.user("dispatcher", username="malee", password="191-phuket-safe")
     admin = bearer(auth.token("admin"))
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"{console_server.url}/console")

@@ -55,12 +55,11 @@ def test_the_favicon_is_an_icon(client):
 @pytest.mark.browser
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)  # no page here reads the database
 def test_the_front_door_and_the_api_docs_in_chromium(start_server, artifacts_dir):
-    from playwright.sync_api import sync_playwright
-
+    from tests.browser import shared_playwright
     from tests.webapp.conftest import CHROMIUM_ARGS
 
     url = start_server("front-door").url
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             # the pages' own Content-Security-Policy stays on: a refused script or style would show here

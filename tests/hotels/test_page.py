@@ -61,11 +61,12 @@ def test_the_page_is_served_with_a_strict_policy(client):
 @pytest.mark.browser
 def test_manager_checks_guests_in_and_out_in_the_browser(app, auth, factories, server, artifacts_dir, database_url,
                                                          tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from backend.dispatch.models import IncidentKind, Severity
     from backend.dispatch.service import raise_incident
     from backend.extensions import db
+    from tests.browser import shared_playwright
 
     hotel_id = factories.hotel(name="Patong Seaview Hotel")
     auth.user("hotel_manager", hotel_id=hotel_id, username="frontdesk", password=PASSWORD)
@@ -78,7 +79,7 @@ def test_manager_checks_guests_in_and_out_in_the_browser(app, auth, factories, s
                           tmp_path / "camera.y4m")
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         # a fake camera that films the card's QR: the live scanning path runs headless too
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",

@@ -13,9 +13,10 @@ PASSWORD = "front-desk-pass-1"
 @pytest.mark.browser
 def test_check_in_without_a_camera_and_the_printed_date_in_bangkok(app, auth, factories, server, artifacts_dir,
                                                                    database_url):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from backend.cards.service import today_in_phuket
+    from tests.browser import shared_playwright
 
     hotel_id = factories.hotel(name="Kata Beach Resort")
     auth.user("hotel_manager", hotel_id=hotel_id, username="kata.desk", password=PASSWORD)
@@ -27,7 +28,7 @@ def test_check_in_without_a_camera_and_the_printed_date_in_bangkok(app, auth, fa
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
     typed = f"{guest['card_id'][:3].lower()}-{guest['card_id'][3:6].lower()} {guest['card_id'][6:]}"
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             # the front desk PC runs on Bangkok time: the card's date must not become the next day

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.browser import wait_until
+from tests.browser import shared_playwright, wait_until
 from tests.marine.helpers_ui import CHROMIUM_ARGS, login, operator_account, watch_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -86,7 +86,7 @@ def test_boats_at_sea_and_the_manifest_of_an_overdue_boat(app, runner, auth, fac
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
 
     expect.set_options(timeout=15_000)  # a machine busy with the parallel suite answers slowly at times
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})

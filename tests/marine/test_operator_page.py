@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browser import shared_playwright
 from tests.hotels.test_page import _camera_video
 from tests.marine.helpers_ui import CHROMIUM_ARGS, login, operator_account, watch_problems
 
@@ -69,7 +70,7 @@ def test_operator_boards_departs_lands_and_sees_who_is_missing(app, runner, auth
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
 
     expect.set_options(timeout=15_000)  # a machine busy with the parallel suite answers slowly at times
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={video}"])

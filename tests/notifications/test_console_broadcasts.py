@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browser import shared_playwright
 from tests.live_server import LiveServer
 from tests.notifications.conftest import outbox_rows
 
@@ -27,7 +28,7 @@ def test_a_dispatcher_draws_an_area_on_the_console_map_and_broadcasts(app, runne
         assert runner.invoke(args=["seed"]).exit_code == 0
     auth.user("dispatcher", username="malee", password="191-phuket-safe")
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         errors: list[str] = []

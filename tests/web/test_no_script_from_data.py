@@ -78,10 +78,12 @@ def _nothing_ran(page) -> None:  # noqa: ANN001
 
 
 def test_markup_in_the_data_is_shown_as_text_and_never_runs(stage, artifacts_dir):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
+
+    from tests.browser import shared_playwright
 
     url = stage["url"]
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             # no bypass_csp: the pages run under their own Content-Security-Policy

@@ -55,9 +55,9 @@ def server(start_server) -> str:
 @pytest.fixture
 def chromium():
     """Headless Chromium (Playwright)."""
-    from playwright.sync_api import sync_playwright
+    from tests.browser import shared_playwright
 
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             yield browser

@@ -323,8 +323,8 @@ def test_camera_scan_of_the_cards_enrollment_qr_enrolls(app, factories, server, 
     """The in-app scanner reads the card's enrollment QR from the camera (a fake camera here)."""
     import qrcode
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
+    from tests.browser import shared_playwright
     from tests.webapp.conftest import CHROMIUM_ARGS, PATONG
 
     card = factories.issued_card(full_name="Maria Garcia", nationality="ESP", language="en")
@@ -334,7 +334,7 @@ def test_camera_scan_of_the_cards_enrollment_qr_enrolls(app, factories, server, 
     picture.paste(code.resize((400, 400)), (120, 40))
     video = tmp_path / "card-qr.y4m"
     _y4m_of(picture, video)
-    with sync_playwright() as p:
+    with shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={video}"])

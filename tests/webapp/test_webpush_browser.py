@@ -87,10 +87,9 @@ def app_config():
 
 
 def test_alerts_by_web_push_and_the_four_fixes(app, factories, seeded, server, artifacts_dir, database_url):
-    from playwright.sync_api import sync_playwright
-
     from backend.extensions import db
     from notifications.models import WebPushSubscription
+    from tests.browser import shared_playwright
 
     label = "postgis" if database_url.startswith("postgresql") else "spatialite"
     zones = _seed_zones()
@@ -106,7 +105,7 @@ def test_alerts_by_web_push_and_the_four_fixes(app, factories, seeded, server, a
     inside = patong.representative_point()
 
     card = factories.issued_card(language="en")
-    with serving() as push, sync_playwright() as p:
+    with serving() as push, shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, is_mobile=True, has_touch=True,
                                       locale="en-US", geolocation={"latitude": lat, "longitude": lon,
