@@ -181,7 +181,7 @@ def start_server(app, tmp_path: Path) -> Iterator:
     """Start ``python wsgi.py`` processes on the test's database, secret and card keys.
 
     ``start(name, port=None, **env)`` returns a :class:`tests.live_server.LiveServer`; every server is
-    stopped after the test.
+    killed after the test (:meth:`~tests.live_server.LiveServer.discard`).
     """
     from tests.live_server import LiveServer
 
@@ -196,7 +196,7 @@ def start_server(app, tmp_path: Path) -> Iterator:
 
     yield start
     for server in servers:
-        server.stop()
+        server.discard()
 
 
 @pytest.fixture
