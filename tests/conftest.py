@@ -171,9 +171,9 @@ def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]):
     yield app
     with app.app_context():
         db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            testdb.truncate_all(db.engine)
         db.engine.dispose()
+    if database_url.startswith("postgresql"):
+        testdb.truncate_all(database_url)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -70,19 +70,26 @@ def fresh_sqlite(template: Path, target: Path) -> str:
     return f"sqlite:///{target}"
 
 
-def truncate_all(engine) -> None:  # noqa: ANN001
+def truncate_all(url: str) -> None:
     """Empty every application table of a PostgreSQL database (keeps PostGIS's own tables).
 
     Only the tables a test wrote to are truncated (one query finds them; ``TRUNCATE`` of all 24
     costs most of a second, a test writes to a few), and every sequence that was used starts again.
+
+    The clean-up runs on its own plain connection without a statement timeout: the application's
+    connections give up after 3 s (``DB_STATEMENT_TIMEOUT_MS``, the client's answer timeout), which
+    a ``TRUNCATE`` on a machine running four workers and five other suites can exceed, and a
+    clean-up that gave up left its rows to the next test (seen in a full run at load 26).
     """
-    with engine.begin() as conn:
-        names = [r[0] for r in conn.execute(text(
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=False) as conn:
+        conn.execute("SET LOCAL statement_timeout = 0")
+        names = [r[0] for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')"))]
-        written = [r[0] for r in conn.execute(text(" UNION ALL ".join(
-            f"SELECT '{n}' WHERE EXISTS (SELECT FROM \"{n}\")" for n in names)))] if names else []
+            "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')")]
+        written = [r[0] for r in conn.execute(" UNION ALL ".join(
+            f"SELECT '{n}' WHERE EXISTS (SELECT FROM \"{n}\")" for n in names))] if names else []
         if written:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in written) + " RESTART IDENTITY CASCADE"))
-        conn.execute(text("SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false) "
-                          "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"))
+            conn.execute("TRUNCATE " + ", ".join(f'"{n}"' for n in written) + " RESTART IDENTITY CASCADE")
+        conn.execute("SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false) "
+                     "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL")
