@@ -127,7 +127,9 @@ def test_enroll_by_code_see_the_card_and_pings_reach_the_server(app, factories, 
 
     # the page's first ping reaches the server with the faked position
     _wait_for(lambda: _pings(app, card["card_id"]), what="a ping from the page")
-    assert _pings(app, card["card_id"]) == [(7.8961, 98.2969)]
+    # (every ping at that position: inside the Patong rip zone the server asks for one every 5 min,
+    # and a test on a loaded machine may last that long)
+    assert set(_pings(app, card["card_id"])) == {(7.8961, 98.2969)}
     page.locator("#last-sent", has_text="Last shared").wait_for()
     assert "cannot" in page.locator("#screen-home .notice").inner_text()  # honest about background limits
 
@@ -240,7 +242,7 @@ def test_sos_pressed_offline_arrives_exactly_once_with_buffered_pings(app, facto
     page.on("request", lambda r: sos_ids.append(r.post_data_json["id"])
             if r.method == "POST" and r.url.endswith("/api/v1/mobile/sos") else None)
     _enroll_from_card_link(page, server, card)
-    _wait_for(lambda: len(_pings(app, card["card_id"])) == 1, what="the first ping")
+    _wait_for(lambda: len(_pings(app, card["card_id"])) >= 1, what="the first ping")
 
     context.set_offline(True)
     page.locator("#net-status.offline").wait_for()
