@@ -80,3 +80,30 @@ def test_no_staff_page_keeps_a_session_or_api_client_of_its_own(script):
                 "Bearer ", "getToken"):
         assert own not in source, (script, own)
     assert "StaffSession" in source or script.endswith("broadcasts.js")  # the composer gets the console's
+
+
+class _SignIn(HTMLParser):
+    """The ids of the page's sign-in form (web/signin_form.html) and of its sign-out button."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id") in {"signin", "signin-form", "username", "password", "signin-button", "signin-error",
+                               "sign-out"}:
+            self.ids.append(attrs["id"])
+
+
+@pytest.mark.parametrize("path", sorted(PAGE_SCRIPTS))
+def test_every_staff_page_signs_in_with_the_one_form(client, path):
+    """The partial's markup on every page, wired by StaffSession.signInForm, and no page's own handler."""
+    page = _SignIn()
+    page.feed(client.get(path).get_data(as_text=True))
+    assert sorted(page.ids) == sorted(["signin", "signin-form", "username", "password", "signin-button",
+                                       "signin-error", "sign-out"])
+    source = (ROOT / PAGE_SCRIPTS[path][0]).read_text(encoding="utf-8")
+    assert source.count("StaffSession.signInForm(") == 1
+    for own in (".signIn(", '"signin-form"', '"signin-button"', '"signin-error"', '"password"'):
+        assert own not in source, (path, own)

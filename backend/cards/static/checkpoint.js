@@ -10,7 +10,7 @@
   function show() {
     const grant = staff.grant();
     const signedIn = !!grant;
-    $("signin-section").hidden = signedIn;
+    $("signin").hidden = signedIn;
     $("issue-section").hidden = !signedIn;
     $("find-section").hidden = !signedIn;
     $("who").hidden = !signedIn;
@@ -55,24 +55,11 @@
     return body;
   }
 
-  $("signin").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    $("signin-error").textContent = "";
-    $("signin-button").disabled = true;
-    try {
-      await staff.signIn($("username").value.trim(), $("password").value);
-      $("password").value = "";
-      show();
-      $("full_name").focus();
-    } catch (error) {
-      $("signin-error").textContent = error.status === 401 ? "Wrong username or password · ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
-                                                            : error.message;
-    } finally {
-      $("signin-button").disabled = false;
-    }
+  // the shared sign-in form (/static/web/staff.js): every role may sign in; show() says who may issue cards
+  const signin = StaffSession.signInForm(staff, {
+    onSignedIn: () => { show(); $("full_name").focus(); },
+    onSignedOut: show,
   });
-
-  $("signout").addEventListener("click", () => { staff.signOut(); show(); });
 
   $("issue").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -90,8 +77,7 @@
         showErrors((error.body.errors || {}).json || error.body.errors);
         $("issue-error").textContent = "Please correct the marked fields · กรุณาแก้ไขช่องที่ทำเครื่องหมาย";
       } else if (error.status === 401) {
-        show();
-        $("signin-error").textContent = "Your session has ended: sign in again.";
+        signin.signOut("Your session has ended: sign in again.");
       } else {
         $("issue-error").textContent = error.message;
       }
@@ -152,7 +138,7 @@
       else message.textContent = `${found.items.length} card(s) found · พบ ${found.items.length} ใบ`;
       if (found.items.length === 1 && !more) choose(found.items[0]);
     } catch (error) {
-      if (error.status === 401) { show(); $("signin-error").textContent = "Your session has ended: sign in again."; }
+      if (error.status === 401) signin.signOut("Your session has ended: sign in again.");
       else if (error.status === 403) message.textContent = "Immigration officers only · สำหรับเจ้าหน้าที่ตรวจคนเข้าเมือง";
       else message.textContent = error.message;
     } finally {

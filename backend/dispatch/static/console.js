@@ -1172,8 +1172,7 @@
     }
     emitHook("signin", [user]);
   }
-  function signOut(message) {
-    session.signOut();
+  function signedOut() {
     if (state.socket) { state.socket.disconnect(); state.socket = null; }
     state.token = null;
     state.started = false;
@@ -1181,22 +1180,21 @@
     $("sign-out").hidden = true;
     $("intake-open").disabled = true;
     $("broadcast-open").disabled = true;
-    $("signin-error").textContent = message || "";
     document.body.classList.remove("alarm");
     if (audio.timer) { clearInterval(audio.timer); audio.timer = null; }
   }
-  $("sign-out").addEventListener("click", function () { signOut(); location.reload(); });
-  $("signin-form").addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    unlockAudio();
-    $("signin-error").textContent = "";
-    session.signIn($("username").value, $("password").value,
-                   { roles: ["dispatcher", "admin"], refused: "เฉพาะเจ้าหน้าที่ 191 · Dispatchers only" }).then(function (grant) {
+  // the shared sign-in form (/static/web/staff.js); signOut(message) ends the session and says why
+  var signin = StaffSession.signInForm(session, {
+    roles: ["dispatcher", "admin"], refused: "เฉพาะเจ้าหน้าที่ 191 · Dispatchers only",
+    onSubmit: unlockAudio,  // the alarm's sound may only be unlocked inside the click's gesture
+    onSignedIn: function (grant) {
       state.token = grant.token;
-      $("password").value = "";
       start({ username: grant.username, role: grant.role });
-    }).catch(function (e) { $("signin-error").textContent = e.message || "sign-in failed"; });
+    },
+    onSignedOut: signedOut,
   });
+  function signOut(message) { signin.signOut(message); }
+  $("sign-out").addEventListener("click", function () { location.reload(); });  // after the form's sign-out: a clean page
 
   // --- the hook for other scripts of this page (boats.js of the marine layer) -------------------
   // window.pts, documented in docs/console.md:

@@ -61,13 +61,14 @@
     if (!state.token) session.signOut();
     else session.update({ hotelId: state.hotelId });
   }
-  function signOut(message) {
+  let signin = null;  // the shared sign-in form (StaffSession.signInForm), wired once the page has loaded
+  function signOut(message) { signin.signOut(message); }  // ends the session; `message` says why under the form
+  function signedOut() {
     stopCamera();
     clearInterval(state.timer);
     Object.assign(state, { token: null, role: null, hotelId: null, username: null, guests: [] });
     save();
     show("signin");
-    if (message) { $("signin-error").textContent = message; $("signin-error").hidden = false; }
   }
   const api = (method, path, body) => session.api(method, path, body);
 
@@ -107,27 +108,9 @@
   }
 
   // --- sign-in and hotel ---------------------------------------------------------------
-  async function onSignIn(event) {
-    event.preventDefault();
-    $("signin-error").hidden = true;
-    $("signin-button").disabled = true;
-    try {
-      await session.signIn($("username").value.trim(), $("password").value,
-        { roles: ["hotel_manager", "admin"], refused: "This page is for hotel managers. / หน้านี้สำหรับผู้จัดการโรงแรม" });
-      load();
-      $("password").value = "";
-      await start();
-    } catch (err) {
-      state.token = null;
-      save();
-      const text = err.status === 401 ? "Wrong username or password. / ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
-        : err.status === 429 ? "Too many attempts; wait a few minutes. / ลองหลายครั้งเกินไป กรุณารอสักครู่"
-        : err.message;
-      $("signin-error").textContent = text;
-      $("signin-error").hidden = false;
-    } finally {
-      $("signin-button").disabled = false;
-    }
+  async function signedIn() {
+    load();
+    await start();
   }
 
   async function start() {
@@ -388,8 +371,10 @@
 
   // --- wiring --------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", () => {
-    $("signin-form").addEventListener("submit", onSignIn);
-    $("sign-out").addEventListener("click", () => signOut());
+    signin = StaffSession.signInForm(session, {
+      roles: ["hotel_manager", "admin"], refused: "This page is for hotel managers. / หน้านี้สำหรับผู้จัดการโรงแรม",
+      onSignedIn: signedIn, onSignedOut: signedOut,
+    });
     $("hotel-open").addEventListener("click", () => {
       state.hotelId = Number($("hotel-select").value) || null;
       save();

@@ -44,7 +44,9 @@
     state.username = grant.username || null;
   }
   function save() { if (!state.token) session.signOut(); }
-  function signOut(message) {
+  let signin = null;  // the shared sign-in form (StaffSession.signInForm), wired once the page has loaded
+  function signOut(message) { signin.signOut(message); }  // ends the session; `message` says why under the form
+  function signedOut() {
     stopCamera();
     clearInterval(state.timer);
     Object.assign(state, { token: null, role: null, username: null, trips: [], tripId: null, trip: null });
@@ -54,7 +56,6 @@
     $("trip-form-card").hidden = true;
     $("trip-form").reset();
     show(false);
-    if (message) { $("signin-error").textContent = message; $("signin-error").hidden = false; }
   }
 
   const api = (method, path, body) => session.api(method, path, body);
@@ -99,27 +100,9 @@
     $("t-operator").required = state.role === "admin";
   }
 
-  async function onSignIn(event) {
-    event.preventDefault();
-    $("signin-error").hidden = true;
-    $("signin-button").disabled = true;
-    try {
-      await session.signIn($("username").value.trim(), $("password").value,
-        { roles: ["marine_operator", "admin"], refused: "This page is for boat operators. / หน้านี้สำหรับผู้ประกอบการเรือ" });
-      load();
-      $("password").value = "";
-      await start();
-    } catch (err) {
-      state.token = null;
-      save();
-      const text = err.status === 401 ? "Wrong username or password. / ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
-        : err.status === 429 ? "Too many attempts; wait a few minutes. / ลองหลายครั้งเกินไป กรุณารอสักครู่"
-        : err.message;
-      $("signin-error").textContent = text;
-      $("signin-error").hidden = false;
-    } finally {
-      $("signin-button").disabled = false;
-    }
+  async function signedIn() {
+    load();
+    await start();
   }
 
   async function start() {
@@ -502,8 +485,10 @@
 
   // --- wiring --------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", () => {
-    $("signin-form").addEventListener("submit", onSignIn);
-    $("sign-out").addEventListener("click", () => signOut());
+    signin = StaffSession.signInForm(session, {
+      roles: ["marine_operator", "admin"], refused: "This page is for boat operators. / หน้านี้สำหรับผู้ประกอบการเรือ",
+      onSignedIn: signedIn, onSignedOut: signedOut,
+    });
     $("refresh").addEventListener("click", () => refresh({ force: true }));
     $("new-trip").addEventListener("click", openTripForm);
     $("trip-cancel").addEventListener("click", () => { $("trip-form-card").hidden = true; });

@@ -1,5 +1,5 @@
-/* The staff pages' one session and API client (console, hotel desk, checkpoint, card print, boat
- * operators, the console's broadcast composer). Served once, at /static/web/staff.js, by the shared
+/* The staff pages' one session, API client and sign-in form (console, hotel desk, checkpoint, card
+ * print, boat operators, the console's broadcast composer). Served once, at /static/web/staff.js, by the shared
  * web blueprint (backend/web): same-origin script, so every page's Content-Security-Policy is unchanged.
  *
  *   const session = StaffSession.open("pts.hotel", { onExpired: (message) => … });
@@ -18,6 +18,20 @@
  *   message followed by the field errors ("… — lat: Must be …"); status 0 is no connection.
  * - A 401 to a signed-in session drops the grant and calls onExpired(message): sign in again.
  *   A 503 (the database is briefly lost) names its Retry-After in the message.
+ *
+ * The pages' one sign-in form is the partial web/templates/web/signin_form.html, and one function wires it:
+ *
+ *   const signin = StaffSession.signInForm(session, {
+ *     roles: ["hotel_manager", "admin"], refused: "…",   // as signIn; the checkpoint serves every role
+ *     onSubmit: () => …,                                  // optional: in the click's gesture, before the request
+ *     onSignedIn: async (grant) => …,                     // show the page; a failure here ends the session
+ *     onSignedOut: () => …,                               // clear the page, show its sign-in box (#signin)
+ *   });
+ *   signin.signOut(message);  // the one way out: the sign-out button (#sign-out), an expired session, a refusal
+ *
+ * While the request runs the submit button is disabled; a failure is said under the form (#signin-error):
+ * a wrong password and too many attempts in the page's languages (<html lang="th">: Thai first), anything
+ * else as the server's message (e.g. the page's `refused`).
  *
  * The tourist app (mobile_api/webapp/static/app.js) keeps its own client: a device token in
  * localStorage, an offline queue and request timeouts, none of which a staff page has.
@@ -122,5 +136,50 @@
     };
   }
 
-  window.StaffSession = { open: open, ApiError: ApiError, fieldErrors: fieldErrors };
+  var WRONG_PASSWORD = ["Wrong username or password.", "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"];
+  var TOO_MANY = ["Too many attempts; wait a few minutes.", "ลองหลายครั้งเกินไป กรุณารอสักครู่"];
+
+  function inPageLanguages(pair) {  // the console is Thai first (<html lang="th">), the other pages English first
+    return document.documentElement.lang === "th" ? pair[1] + " · " + pair[0] : pair[0] + " / " + pair[1];
+  }
+
+  /** Wires the page's sign-in form (web/signin_form.html) and sign-out button to `session`; see the header. */
+  function signInForm(session, options) {
+    var form = document.getElementById("signin-form");
+    var button = document.getElementById("signin-button");
+    var line = document.getElementById("signin-error");
+
+    function error(message) { line.textContent = message || ""; line.hidden = !message; }
+    function signOut(message) {
+      session.signOut();
+      if (options.onSignedOut) options.onSignedOut();
+      error(message);
+    }
+
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (options.onSubmit) options.onSubmit();
+      error("");
+      button.disabled = true;
+      var answered = false;  // a 401 from the login itself is a wrong password; a later one, an ended session
+      try {
+        var grant = await session.signIn(form.elements.username.value.trim(), form.elements.password.value,
+                                         { roles: options.roles, refused: options.refused });
+        answered = true;
+        form.elements.password.value = "";
+        await options.onSignedIn(grant);
+      } catch (err) {
+        signOut(err.status === 401 && !answered ? inPageLanguages(WRONG_PASSWORD)
+          : err.status === 429 ? inPageLanguages(TOO_MANY)
+          : err.message);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    var out = document.getElementById("sign-out");
+    if (out) out.addEventListener("click", function () { signOut(); });
+    return { signOut: signOut, error: error };
+  }
+
+  window.StaffSession = { open: open, signInForm: signInForm, ApiError: ApiError, fieldErrors: fieldErrors };
 })();
