@@ -34,6 +34,29 @@ def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+# For the browser tests (tests/webapp): the page's PushManager.subscribe stubbed, as Chromium's own push service
+# (Google's) is not reachable here; ``STUB_SUBSCRIBE % json.dumps(browser.subscription())`` as an init script hands
+# out that subscription of this stand-in. Everything after it (the server, the outbox, the push service, the
+# service worker) is real.
+STUB_SUBSCRIBE = """
+(() => {
+  const given = %s;
+  let current = null;
+  PushManager.prototype.subscribe = async function (options) {
+    self.__ptsSubscribedWith = Array.from(new Uint8Array(options.applicationServerKey));
+    current = {
+      endpoint: given.endpoint, expirationTime: null,
+      options: { userVisibleOnly: true, applicationServerKey: new Uint8Array(options.applicationServerKey).buffer },
+      toJSON() { return { endpoint: given.endpoint, expirationTime: null, keys: given.keys }; },
+      async unsubscribe() { current = null; return true; },
+    };
+    return current;
+  };
+  PushManager.prototype.getSubscription = async function () { return current; };
+})();
+"""
+
+
 @dataclass
 class Browser:
     """One browser's push subscription: the keys only the browser holds, and what it received."""

@@ -31,31 +31,12 @@ from sqlalchemy import select
 from tests.browser import wait_until
 from tests.live_server import free_port
 from tests.webapp.conftest import CHROMIUM_ARGS
-from tests.webpush import serving
+from tests.webpush import STUB_SUBSCRIBE, serving
 
 pytestmark = pytest.mark.browser
 
 VIEWPORT = {"width": 390, "height": 844}
 
-# the browser-side subscription only: everything after it (the server, the outbox, the push
-# service, the service worker) is real
-STUB_SUBSCRIBE = """
-(() => {
-  const given = %s;
-  let current = null;
-  PushManager.prototype.subscribe = async function (options) {
-    window.__ptsSubscribedWith = Array.from(new Uint8Array(options.applicationServerKey));
-    current = {
-      endpoint: given.endpoint, expirationTime: null,
-      options: { userVisibleOnly: true, applicationServerKey: new Uint8Array(options.applicationServerKey).buffer },
-      toJSON() { return { endpoint: given.endpoint, expirationTime: null, keys: given.keys }; },
-      async unsubscribe() { current = null; return true; },
-    };
-    return current;
-  };
-  PushManager.prototype.getSubscription = async function () { return current; };
-})();
-"""
 
 
 def _seed_zones() -> dict[str, dict]:
