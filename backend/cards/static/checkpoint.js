@@ -89,16 +89,7 @@
   const STATUS_TH = {active: "ใช้งานได้", revoked: "ถูกเพิกถอน", closed: "ปิดแล้ว", expired: "หมดอายุ"};
   const found = {q: null, cursor: null, items: [], chosen: null};
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") node.className = v;
-      else if (k === "text") node.textContent = v;
-      else node.setAttribute(k, v);
-    }
-    node.append(...children.filter((c) => c !== null && c !== undefined));
-    return node;
-  }
+  const { el } = StaffSession;  // the staff pages' element builder (/static/web/staff.js)
 
   function statusText(status) { return `${status} · ${STATUS_TH[status] || status}`; }
 

@@ -81,20 +81,7 @@
     $("hotel-name").hidden = which !== "app";
     if (state.username) $("who-name").textContent = state.username;
   }
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") node.className = v;
-      else if (k === "text") node.textContent = v;
-      else if (k.startsWith("data-")) node.setAttribute(k, v);
-      else node[k] = v;
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
-  function bilingual(pair, cls) {
-    return el("span", { class: cls || "" }, pair[0], " ", el("span", { class: "th", lang: "th", text: pair[1] }));
-  }
+  const { el, bilingual } = StaffSession;  // the staff pages' element builder (/static/web/staff.js)
   function when(iso) {
     if (!iso) return "—";
     const date = new Date(iso);

@@ -61,20 +61,7 @@
   const api = (method, path, body) => session.api(method, path, body);
 
   // --- helpers -------------------------------------------------------------------------
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") node.className = v;
-      else if (k === "text") node.textContent = v;
-      else if (k.startsWith("data-") || k === "href") node.setAttribute(k, v);
-      else node[k] = v;
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
-  function bilingual(pair, cls) {
-    return el("span", { class: cls || "" }, pair[0], " ", el("span", { class: "th", lang: "th", text: pair[1] }));
-  }
+  const { el, bilingual } = StaffSession;  // the staff pages' element builder (/static/web/staff.js)
   function clock(iso) {
     if (!iso) return "—";
     return new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" });

@@ -33,6 +33,17 @@
  * a wrong password and too many attempts in the page's languages (<html lang="th">: Thai first), anything
  * else as the server's message (e.g. the page's `refused`).
  *
+ * And the pages' element builder (text only, never markup: data goes in with textContent):
+ *
+ *   const { el, bilingual } = StaffSession;
+ *   el("button", { type: "button", class: "result", "data-card-id": id, text: "…" }, child, "text", …);
+ *   bilingual(["At sea", "อยู่ในทะเล"], "badge");  // <span class="badge">At sea <span class="th" lang="th">…</span></span>
+ *
+ * `class` and `text` are the class name and the text; a name with a dash (data-…, aria-…), `href` and
+ * anything the element has no property of are attributes; the rest are properties (value, type, hidden,
+ * disabled: false is false). Null and undefined children are skipped. The console keeps its own
+ * elem(tag, attrs, [children]), the shape window.pts.el promises to boats.js.
+ *
  * The tourist app (mobile_api/webapp/static/app.js) keeps its own client: a device token in
  * localStorage, an offline queue and request timeouts, none of which a staff page has.
  */
@@ -136,6 +147,22 @@
     };
   }
 
+  function el(tag, attrs, ...children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name.indexOf("-") >= 0 || name === "href" || !(name in node)) node.setAttribute(name, value);
+      else node[name] = value;
+    });
+    children.forEach(function (child) { if (child !== null && child !== undefined) node.append(child); });
+    return node;
+  }
+  function bilingual(pair, cls) {  // ["English", "ไทย"] → English, then the Thai muted (.th)
+    return el("span", { class: cls || "" }, pair[0], " ", el("span", { class: "th", lang: "th", text: pair[1] }));
+  }
+
   var WRONG_PASSWORD = ["Wrong username or password.", "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"];
   var TOO_MANY = ["Too many attempts; wait a few minutes.", "ลองหลายครั้งเกินไป กรุณารอสักครู่"];
 
@@ -181,5 +208,6 @@
     return { signOut: signOut, error: error };
   }
 
-  window.StaffSession = { open: open, signInForm: signInForm, ApiError: ApiError, fieldErrors: fieldErrors };
+  window.StaffSession = { open: open, signInForm: signInForm, ApiError: ApiError, fieldErrors: fieldErrors,
+                         el: el, bilingual: bilingual };
 })();
