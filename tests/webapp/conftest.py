@@ -40,6 +40,34 @@ def enroll(client, factories):
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
+# the notifications the app's service worker shows, as plain data
+NOTIFICATIONS_JS = ("navigator.serviceWorker.ready.then((r) => r.getNotifications())"
+                    ".then((list) => list.map((n) => ({title: n.title, body: n.body, tag: n.tag,"
+                    " icon: n.icon, data: n.data})))")
+
+
+def deliver_push(context, page, origin: str, payload: dict[str, Any], *, within_s: float) -> None:  # noqa: ANN001
+    """Hand ``payload`` to the app's service worker as the push service would (DevTools
+    ``ServiceWorker.deliverPushMessage``: the worker's real ``push`` handler runs). The registration of
+    scope /app is awaited for at most ``within_s`` seconds, with the page's clock (Playwright's sync API
+    hands out DevTools events only while one of its calls runs).
+    """
+    import json
+    import time
+
+    cdp = context.new_cdp_session(page)
+    registrations: list[dict] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    deadline = time.monotonic() + within_s
+    while not any(r["scopeURL"].endswith("/app") and not r["isDeleted"] for r in registrations):
+        assert time.monotonic() < deadline, registrations
+        page.wait_for_timeout(100)
+    registration = next(r for r in registrations if r["scopeURL"].endswith("/app") and not r["isDeleted"])
+    cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": origin, "registrationId": registration["registrationId"],
+        "data": json.dumps(payload, ensure_ascii=False)})
+
 
 @pytest.fixture
 def server(start_server) -> str:

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from tests.browser import wait_until
 from tests.live_server import free_port
-from tests.webapp.conftest import CHROMIUM_ARGS
+from tests.webapp.conftest import CHROMIUM_ARGS, NOTIFICATIONS_JS, deliver_push
 from tests.webpush import STUB_SUBSCRIBE, serving
 
 pytestmark = pytest.mark.browser
@@ -148,24 +148,9 @@ def test_alerts_by_web_push_and_the_four_fixes(app, factories, seeded, server, a
             assert delivered.payload["url"] == f"/app#sos-{incident_id}"
 
             # the same payload, delivered to the service worker: the notification is shown
-            cdp = context.new_cdp_session(page)
-            registrations: list[dict] = []
-            cdp.on("ServiceWorker.workerRegistrationUpdated",
-                   lambda event: registrations.extend(event["registrations"]))
-            cdp.send("ServiceWorker.enable")
+            deliver_push(context, page, server, delivered.payload, within_s=15)
             deadline = time.monotonic() + 15
-            while not any(r["scopeURL"].endswith("/app") and not r["isDeleted"] for r in registrations):
-                assert time.monotonic() < deadline, registrations
-                page.wait_for_timeout(100)
-            registration = next(r for r in registrations if r["scopeURL"].endswith("/app") and not r["isDeleted"])
-            cdp.send("ServiceWorker.deliverPushMessage", {
-                "origin": server, "registrationId": registration["registrationId"],
-                "data": json.dumps(delivered.payload, ensure_ascii=False)})
-            notifications_js = ("navigator.serviceWorker.ready.then((r) => r.getNotifications())"
-                                ".then((list) => list.map((n) => ({title: n.title, body: n.body, tag: n.tag,"
-                                " icon: n.icon, data: n.data})))")
-            deadline = time.monotonic() + 15
-            while not (shown_list := page.evaluate(notifications_js)):
+            while not (shown_list := page.evaluate(NOTIFICATIONS_JS)):
                 assert time.monotonic() < deadline, "no notification shown"
                 page.wait_for_timeout(200)
             [notification] = shown_list

@@ -32,7 +32,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.live_server import free_port
-from tests.webapp.conftest import CHROMIUM_ARGS
+from tests.webapp.conftest import CHROMIUM_ARGS, NOTIFICATIONS_JS, deliver_push
 from tests.webpush import STUB_SUBSCRIBE, serving, unb64url
 
 pytestmark = pytest.mark.browser
@@ -51,9 +51,6 @@ FIRE_SUBSCRIPTION_CHANGE = """async () => {
   await Promise.all(pending);
   return pending.length;
 }"""
-
-NOTIFICATIONS_JS = ("navigator.serviceWorker.ready.then((r) => r.getNotifications())"
-                    ".then((list) => list.map((n) => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))")
 
 
 @pytest.fixture
@@ -153,17 +150,7 @@ def test_a_subscription_the_browser_replaced_is_stored_and_pushed_to(app, factor
             assert delivered.payload["url"] == f"/app#sos-{incident_id}"
 
             # that very payload, delivered to the service worker: the tourist sees the notification
-            cdp = context.new_cdp_session(page)
-            registrations: list[dict] = []
-            cdp.on("ServiceWorker.workerRegistrationUpdated",
-                   lambda event: registrations.extend(event["registrations"]))
-            cdp.send("ServiceWorker.enable")
-            registration = _poll(page, lambda: next((r for r in registrations
-                                               if r["scopeURL"].endswith("/app") and not r["isDeleted"]), None),
-                                 lambda: f"no registration: {registrations}")
-            cdp.send("ServiceWorker.deliverPushMessage", {
-                "origin": server, "registrationId": registration["registrationId"],
-                "data": json.dumps(delivered.payload, ensure_ascii=False)})
+            deliver_push(context, page, server, delivered.payload, within_s=BOUND_S)
             [notification] = _poll(page, lambda: page.evaluate(NOTIFICATIONS_JS), lambda: "no notification shown")
             assert notification["title"] == "SOS received" == delivered.payload["title"]
             assert notification["body"] == delivered.payload["body"]
