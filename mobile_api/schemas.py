@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from backend.cards.card_id import CardId
+from backend.card_ids import CardId
 from backend.vocab import SosCategory
 
 PLATFORMS = ("android", "ios", "other")

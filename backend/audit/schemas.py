@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.cards.card_id import CardId
+from backend.card_ids import CardId
 
 
 class AuditQuerySchema(Schema):

@@ -8,17 +8,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from backend import passwords
+from backend.card_ids import ALPHABET, normalize  # the card ids' alphabet and reading
 from backend.runtime import off_loop
 
-# Crockford's base32 without I, L, O, U: easy to read aloud and type.
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-
-
-def normalize(code: str) -> str:
-    """Upper-case, drop spaces and dashes, and read O as 0 and I/L as 1."""
-    cleaned = "".join(ch for ch in code.upper() if ch not in " -")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
 
 
 def new_code() -> tuple[str, str]:

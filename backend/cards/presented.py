@@ -19,7 +19,7 @@ from flask import current_app
 
 from backend.auth import throttle
 from backend.auth.models import User
-from backend.cards.card_id import canonical
+from backend.card_ids import canonical
 from backend.cards.models import Card
 from backend.cards.service import verify_card_token
 from backend.extensions import db

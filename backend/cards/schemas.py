@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
-from backend.cards import card_id as card_ids
+from backend import card_ids
 from backend.cards import latin_names
 from backend.cards.models import Card, CardKind, Checkpoint
 from backend.cards.nationalities import is_nationality

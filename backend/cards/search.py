@@ -2,7 +2,7 @@
 
 ``q`` matches a card when any of these holds:
 
-- its card id is ``q`` as printed or typed (:func:`backend.cards.card_id.canonical`);
+- its card id is ``q`` as printed or typed (:func:`backend.card_ids.canonical`);
 - its holder's passport number is ``q`` (case, spaces and hyphens ignored);
 - every word of ``q`` is found in the holder's name, case-insensitively in any script
   (``иван`` finds "Иван Иванов"), or in the passport's Latin-script name after the same ICAO
@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select
 
+from backend.card_ids import canonical
 from backend.cards import latin_names
-from backend.cards.card_id import canonical
 from backend.cards.models import Card, Tourist
 from backend.database import lower
 from backend.extensions import db

@@ -21,9 +21,8 @@ import jwt
 from flask import current_app
 from sqlalchemy import select
 
-from backend import signals
+from backend import card_ids, signals
 from backend.audit.service import record
-from backend.cards import card_id as card_ids
 from backend.cards import enrollment, keys, latin_names
 from backend.cards.models import Card, CardKind, CardStatus, Checkpoint, Tourist
 from backend.cards.nationalities import is_nationality

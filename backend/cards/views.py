@@ -24,10 +24,10 @@ from flask import Response, current_app, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from backend import card_ids
 from backend.audit.service import record
 from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
-from backend.cards import card_id as card_ids
 from backend.cards import enrollment, qr, search, service
 from backend.cards.models import Card
 from backend.cards.schemas import (

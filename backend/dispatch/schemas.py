@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.cards.card_id import CardId
+from backend.card_ids import CardId
 from backend.dispatch.models import UnitAgency
 from backend.vocab import SosCategory
 

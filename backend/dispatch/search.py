@@ -13,7 +13,7 @@ incident once: no duplicates, no gaps.
   (Python's ``str.lower``); PostgreSQL's ``lower()`` folds every script under the database's UTF-8
   ctype. Both sides lower-case the same way, so ``ИВАН`` finds
   ``Иван`` and ``müller`` finds ``MÜLLER`` on both;
-- the card id as printed or typed (:func:`backend.cards.card_id.canonical`);
+- the card id as printed or typed (:func:`backend.card_ids.canonical`);
 - the passport number (case and spaces ignored);
 - the phone number, with or without spaces, dashes, brackets or ``+``; a Thai number typed
   nationally (``081 234 5678``) also finds one stored internationally (``+66 81 234 5678``) and
@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from backend.cards.card_id import canonical
+from backend.card_ids import canonical
 from backend.cards.models import Card, Tourist
 from backend.database import lower
 from backend.dispatch.models import Incident, IncidentStatus, Unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from backend.cards.card_id import CardId
+from backend.card_ids import CardId
 from backend.cards.presented import REFUSAL_MESSAGES
 from backend.cards.schemas import CardPresentationSchema
 from backend.hotels.service import GUEST_STATUSES

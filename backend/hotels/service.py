@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit import service as audit
 from backend.auth import service as auth_service
 from backend.auth.models import Role, User
-from backend.cards.card_id import canonical
+from backend.card_ids import canonical
 from backend.cards.models import Card
 from backend.cards.presented import CardRefused, PassportThrottle, card_by_passport, card_by_token
 from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.audit import service as audit
 from backend.auth.models import User
-from backend.cards.card_id import canonical
+from backend.card_ids import canonical
 from backend.cards.models import Card, Tourist
 from backend.cards.presented import PassportThrottle, card_by_passport, card_by_token
 from backend.database import lower

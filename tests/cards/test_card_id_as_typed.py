@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from backend.cards import card_id as card_ids
+from backend import card_ids
 
 
 def typed_forms(card_id: str) -> list[str]:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from backend.cards import card_id as card_ids
+from backend import card_ids
 
 
 def _device(app, card_id: str, n: int = 1) -> str:

@@ -1,5 +1,9 @@
 """Card ids people can read aloud and type: Crockford base32 with a Luhn mod 32 check character.
 
+A vocabulary of backend's shared core: every domain takes card ids in (schemas, URLs, searches,
+the audit log's filter), and the cards domain issues them, so the words live here, below all of
+them (the enrollment codes of ``backend.cards.enrollment`` use the same alphabet and reading).
+
 A card id is 8 random characters from Crockford's alphabet (no I, L, O, U) plus one check
 character computed with the Luhn mod N algorithm over the same alphabet, so the check character
 is itself a normal, typeable symbol. It catches every single mistyped character and every swap
@@ -22,12 +26,18 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from backend.cards.enrollment import ALPHABET, normalize
-
+# Crockford's base32 without I, L, O, U: easy to read aloud and type.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BASE = len(ALPHABET)  # 32
 DATA_LENGTH = 8
 LENGTH = DATA_LENGTH + 1
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+
+
+def normalize(code: str) -> str:
+    """Upper-case, drop spaces and dashes, and read O as 0 and I/L as 1."""
+    cleaned = "".join(ch for ch in code.upper() if ch not in " -")
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
 
 
 def check_character(data: str) -> str:
