@@ -16,7 +16,6 @@ DOMAINS = (
     "backend.health",
     "backend.home",
     "backend.auth",
-    "backend.audit",
     "backend.hotels",
     "backend.cards",
     "backend.tracking",

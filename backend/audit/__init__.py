@@ -1,11 +1,6 @@
-"""Audit log: who read or changed which tourist's data, when and from where (PDPA)."""
+"""Audit log: who read or changed which tourist's data, when and from where (PDPA).
 
-from flask import Flask
-
-
-def init_app(app: Flask) -> None:
-    """Register the admin's audit log endpoint."""
-    from backend.audit.views import blp
-    from backend.extensions import api
-
-    api.register_blueprint(blp)
+Below every domain (each one records entries with :func:`backend.audit.service.record`), so it
+imports none; the admin's reading of the log is an HTTP API that needs staff authentication, so
+it lives with it: ``backend.auth.views.audit_blp`` (``GET /api/v1/audit``).
+"""

@@ -1,4 +1,9 @@
-"""Staff sign-in endpoints."""
+"""Staff sign-in, the admin's staff accounts, and the admin's reading of the audit log.
+
+The audit log's API lives here, not in ``backend.audit``: it needs staff authentication, while
+the log itself (``backend.audit``: the entries and ``record``) sits below every domain, auth
+included, since every domain (sign-in too) writes entries.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,25 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from backend.audit import service as audit
 from backend.auth import service
 from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role, User
-from backend.auth.schemas import AccessTokenSchema, LoginSchema, StaffSchema, UserListSchema, UserSchema
+from backend.auth.schemas import (
+    AccessTokenSchema,
+    AuditListSchema,
+    AuditQuerySchema,
+    LoginSchema,
+    StaffSchema,
+    UserListSchema,
+    UserSchema,
+)
 from backend.extensions import db
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff sign-in")
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users",
                       description="Staff accounts (admin): list, deactivate, activate")
+audit_blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log (admin)")
 
 
 @blp.route("/login")
@@ -103,3 +118,15 @@ class ActivateUser(MethodView):
     def post(self, user_id: int):
         """Activate an account again (admin); the tokens issued before its deactivation stay refused."""
         return _set_active(user_id, active=True)
+
+
+@audit_blp.route("")
+class AuditLog(MethodView):
+    """Read the audit log."""
+
+    @staff_required(Role.ADMIN)
+    @audit_blp.arguments(AuditQuerySchema, location="query")
+    @audit_blp.response(200, AuditListSchema)
+    def get(self, query: dict):
+        """The newest audit entries."""
+        return {"items": audit.entries(**query)}
