@@ -84,11 +84,11 @@ def prepare(devices: int) -> list[str]:
     from flask_migrate import upgrade
 
     from backend import create_app
-    from backend.auth.devices import token_hash
     from backend.auth.tokens import TokenKind, encode
     from backend.cards.models import Card, Tourist
     from backend.extensions import db
     from backend.models_base import utcnow
+    from backend.tracking.devices import token_hash
     from backend.tracking.models import Device
     from geo.seed import seed
 

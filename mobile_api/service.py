@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.audit import service as audit
 from backend.auth import throttle
-from backend.auth.devices import DeviceCredential, token_hash
 from backend.auth.tokens import TokenKind, encode
 from backend.cards import enrollment
 from backend.cards.models import Card
@@ -32,6 +31,7 @@ from backend.dispatch.models import Incident, IncidentEvent, IncidentKind, Incid
 from backend.extensions import db
 from backend.hotels.models import Hotel, Stay
 from backend.models_base import utcnow
+from backend.tracking.devices import DeviceCredential, token_hash
 from backend.tracking.models import Device, LatestPosition, Ping
 from backend.tracking.service import CardNotTrackable, PingInput, record_pings, time_error
 from backend.tracking.writer import Recorded, cards_with_open_incidents, ping_writer, touch_device

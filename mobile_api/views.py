@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from backend.auth.devices import (
+from backend.cards.models import Card
+from backend.extensions import db
+from backend.tracking.devices import (
     DeviceCredential,
     admit,
     authenticate,
@@ -28,8 +30,6 @@ from backend.auth.devices import (
     revoked_with_card,
     unauthorized,
 )
-from backend.cards.models import Card
-from backend.extensions import db
 from backend.tracking.models import Device
 from backend.tracking.service import CardNotTrackable, PingInput
 from backend.tracking.writer import DeviceRefused, Recorded, WriterBusy

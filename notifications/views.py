@@ -7,9 +7,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from backend.auth.decorators import current_staff, staff_required
-from backend.auth.devices import current_card, current_device, device_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.tracking.devices import current_card, current_device, device_required
 from notifications import broadcasts, cap, messages, outbox
 from notifications.schemas import (
     BroadcastCreatedSchema,

@@ -37,12 +37,12 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
-from backend.auth.devices import DeviceCredential, accepts, may_track
 from backend.availability import DatabaseUnavailable, discard_session, is_lost, is_unavailable
 from backend.cards.models import Card
 from backend.dispatch.models import OPEN_STATUSES, Incident
 from backend.extensions import db
 from backend.models_base import utcnow
+from backend.tracking.devices import DeviceCredential, accepts, may_track
 from backend.tracking.models import Device
 from backend.tracking.service import CardNotTrackable, CardPings, PingInput, record_groups, time_error
 

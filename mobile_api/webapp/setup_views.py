@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.auth.decorators import bearer_token
-from backend.auth.devices import current_card, current_device, device_required
+from backend.tracking.devices import current_card, current_device, device_required
 from mobile_api.webapp import setup_links
 from mobile_api.webapp.schemas import CompanionConfigSchema, SetupLinksSchema
 

@@ -187,9 +187,9 @@ class Tourists:
 
     def device_token(self, device_id: str) -> str:
         """A device token for ``device_id`` (as enrollment issues it)."""
-        from backend.auth.devices import token_hash
         from backend.auth.tokens import TokenKind, encode
         from backend.extensions import db
+        from backend.tracking.devices import token_hash
         from backend.tracking.models import Device
 
         with self._app.app_context():

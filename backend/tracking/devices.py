@@ -11,8 +11,10 @@ Most endpoints do both at once (:func:`device_required`). The ping path does the
 request (:func:`device_signed`) and leaves the second to the group-commit writer, which loads the
 rows of the whole group in one query anyway: a ping request costs no database round trip of its own.
 
-The view decorators live here, beside staff authentication (``backend.auth.decorators``), for every
-interface that takes a device token (``mobile_api``, the inbox in ``notifications``). A device
+The view decorators live here, beside the :class:`Device` rows they check, for every interface that
+takes a device token (``mobile_api``, the inbox in ``notifications``, both above tracking); they
+read the token the way staff authentication does (``backend.auth.decorators.bearer_token``,
+``backend.auth.tokens``), which tracking may import, as it may the cards it checks. A device
 revoked *together with its card* (the card was closed or revoked) and a device of an expired card
 still authenticate, but only endpoints that opt in with ``device_required(allow_ended_card=True)``
 accept them (SOS, its status and cancel, ``/me``): safety first, a tourist whose card has ended can
