@@ -5,6 +5,8 @@ receivers' writes commit or roll back with the change) or after commit (nothing 
 rolled-back change). Who hears what is decided in one place, :mod:`backend.wiring`, called by
 ``create_app``; a sending module never imports its receivers, so a signal is also how a lower
 domain tells a higher one (dispatch → notifications, geo → tracking) without an import cycle.
+(A lower domain *reading* a higher one's rows uses a typed source instead, one answer from the
+domain that owns them: :mod:`backend.dispatch.sources`, provided in the same ``wiring.py``.)
 
 Receivers are called as ``receiver(sender, **kwargs)`` (blinker). The in-transaction signals
 propagate a receiver's exception to the sender (the change fails as a whole); the after-commit

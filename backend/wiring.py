@@ -1,7 +1,9 @@
-"""Who hears what: every signal of :mod:`backend.signals` and its receivers, in one place.
+"""Who hears what, and who answers dispatch's reads: every signal of :mod:`backend.signals` and
+its receivers, and every source of :mod:`backend.dispatch.sources` and its provider, in one place.
 
 Called once by ``create_app``. Connecting is idempotent (the same receiver function is connected
-once however many apps a process builds, as in the test suite), and receivers are held strongly.
+once however many apps a process builds, as in the test suite), and receivers are held strongly;
+the sources are the app's (``app.extensions``).
 
 ====================================  =====================================================
 signal (sent by)                       receivers
@@ -23,6 +25,22 @@ card_tracking_ended                    backend.tracking.service.revoke_card_devi
 positions_recorded                     backend.marine.service.feed_trips — passengers aboard
 (tracking.service, in transaction)     a trip at sea move its last position (one query/group)
 ====================================  =====================================================
+
+Dispatch sits below the domains that raise incidents (tracking, hotels, marine) and reads their
+rows through typed sources, each provided by the domain that owns them:
+
+====================================  =====================================================
+source of backend.dispatch.sources     provider (read by)
+====================================  =====================================================
+positions                              backend.tracking.positions — the map's viewport and
+                                       feed, a card's track, an incident's track and last
+                                       position (dispatch.positions, timeline, service)
+stays                                  backend.hotels.service.current_stay — the incident
+                                       detail's hotel stay (dispatch.service)
+trips                                  backend.marine.service — a boat incident's trip and
+                                       manifest, ``q`` by vessel or by who is aboard
+                                       (dispatch.schemas, dispatch.search)
+====================================  =====================================================
 """
 
 from __future__ import annotations
@@ -31,10 +49,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Connect every receiver to its signal and install the after-commit session hooks."""
+    """Connect every receiver to its signal, install the after-commit session hooks, provide dispatch's sources."""
     from backend import signals
     from backend.dispatch import events as dispatch_events
+    from backend.dispatch import sources
+    from backend.hotels import service as hotels
     from backend.marine import service as marine
+    from backend.tracking import positions
     from backend.tracking import service as tracking
     from notifications import outbox, realtime
 
@@ -47,3 +68,5 @@ def init_app(app: Flask) -> None:
     signals.zone_deleting.connect(tracking.forget_zone, weak=False)
     signals.card_tracking_ended.connect(tracking.revoke_card_devices, weak=False)
     signals.positions_recorded.connect(marine.feed_trips, weak=False)
+
+    sources.provide(app, sources.Sources(positions=positions, stays=hotels, trips=marine))

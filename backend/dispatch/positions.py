@@ -3,6 +3,9 @@
 A tourist's map status is derived, most urgent first: ``sos`` (an open SOS), ``danger`` (in a
 danger zone), ``outside`` (outside the service area), ``overdue`` (an open overdue incident, or
 silent for longer than the overdue threshold), else ``ok``.
+
+The positions themselves are tracking's rows, read through :mod:`backend.dispatch.sources`
+(``backend.tracking.positions``): tracking sits above dispatch, since it raises incidents.
 """
 
 from __future__ import annotations
@@ -15,13 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
-from backend.cards.models import Card, CardStatus, Tourist
+from backend.dispatch import sources
 from backend.dispatch.models import OPEN_STATUSES, Incident, IncidentKind
 from backend.extensions import db
 from backend.models_base import utcnow
-from backend.tracking.models import LatestPosition, Ping
 from geo.models import Facility
 from geo.service import nearest_facilities
 
@@ -102,7 +104,7 @@ def _open_incident_kinds() -> dict[str, set[str]]:
     return kinds
 
 
-def tourist_status(position: LatestPosition, open_kinds: set[str], now: datetime) -> str:
+def tourist_status(position: sources.LatestFix, open_kinds: set[str], now: datetime) -> str:
     """The map status of a tourist from their latest position and open incidents."""
     cfg = current_app.config
     if IncidentKind.SOS.value in open_kinds:
@@ -117,22 +119,6 @@ def tourist_status(position: LatestPosition, open_kinds: set[str], now: datetime
     return "ok"
 
 
-def _tracked_positions_query(now: datetime):
-    return (select(LatestPosition, Tourist.full_name, Tourist.nationality)
-            .join(Card, Card.id == LatestPosition.card_id)
-            .join(Tourist, Tourist.id == Card.tourist_id)
-            .where(Card.status == CardStatus.ACTIVE.value, Card.expires_at > now))
-
-
-def _bbox_filter(bbox: BBox):
-    if db.session.get_bind().dialect.name == "postgresql":
-        # the GiST index on geom answers the box test (&&)
-        return LatestPosition.geom.intersects(
-            func.ST_MakeEnvelope(bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat, 4326))
-    return and_(LatestPosition.lat.between(bbox.min_lat, bbox.max_lat),
-                LatestPosition.lon.between(bbox.min_lon, bbox.max_lon))
-
-
 def _positions(rows, now: datetime) -> list[TouristPosition]:  # noqa: ANN001
     kinds = _open_incident_kinds()
     return [TouristPosition(card_id=p.card_id, lat=p.lat, lon=p.lon, recorded_at=p.recorded_at,
@@ -145,26 +131,20 @@ def _positions(rows, now: datetime) -> list[TouristPosition]:  # noqa: ANN001
 def positions_in(*, bbox: BBox, limit: int) -> tuple[list[TouristPosition], bool]:
     """Latest positions of tracked cards inside ``bbox`` (newest first), and whether capped."""
     now = utcnow()
-    rows = db.session.execute(_tracked_positions_query(now).where(_bbox_filter(bbox))
-                              .order_by(LatestPosition.recorded_at.desc()).limit(limit + 1)).all()
+    rows = sources.current().positions.tracked_in(bbox=bbox, limit=limit + 1, now=now)
     return _positions(rows[:limit], now), len(rows) > limit
 
 
 def positions_contacted_since(*, since: datetime, limit: int = 50_000) -> list[TouristPosition]:
     """Latest positions of tracked cards heard from after ``since`` (the live feed's poll)."""
     now = utcnow()
-    rows = db.session.execute(_tracked_positions_query(now).where(LatestPosition.last_contact_at > since)
-                              .order_by(LatestPosition.last_contact_at).limit(limit)).all()
-    return _positions(rows, now)
+    return _positions(sources.current().positions.tracked_contacted_since(since=since, limit=limit, now=now), now)
 
 
-def card_track(*, card_id: str, hours: float, limit: int = 2000) -> list[Ping]:
+def card_track(*, card_id: str, hours: float, limit: int = 2000) -> list[Any]:
     """The card's pings of the last ``hours`` (by device time), oldest first, at most ``limit``."""
     since = utcnow() - timedelta(hours=hours)
-    newest = list(db.session.scalars(
-        select(Ping).where(Ping.card_id == card_id, Ping.recorded_at >= since)
-        .order_by(Ping.recorded_at.desc()).limit(limit)))
-    return newest[::-1]
+    return sources.current().positions.pings_since(card_id=card_id, since=since, limit=limit)
 
 
 # --- help nearby ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.card_ids import CardId
+from backend.dispatch import sources
 from backend.dispatch.models import UnitAgency
 from backend.vocab import SosCategory
 
@@ -132,13 +133,11 @@ class IncidentSchema(Schema):
         return {"name": incident.unit} if incident.unit else None
 
     def dump_trip(self, incident) -> dict | None:  # noqa: ANN001
-        """The boat trip of a marine incident (no query for other incidents)."""
+        """The boat trip of a marine incident (no query for other incidents); the marine domain's brief."""
         if getattr(incident, "trip_id", None) is None:
             return None
-        from backend.marine.service import trip_brief
-
         briefs = getattr(incident, "_pts_trip_briefs", None)  # a list page's briefs, one per trip (search.py)
-        brief = briefs[incident.trip_id] if briefs is not None else trip_brief(incident.trip_id)
+        brief = briefs[incident.trip_id] if briefs is not None else sources.current().trips.trip_brief(incident.trip_id)
         return None if brief is None else TripRefSchema().dump(brief)
 
     def dump_muted(self, incident) -> bool:  # noqa: ANN001
@@ -332,9 +331,7 @@ class IncidentDetailSchema(IncidentSchema):
         """The trip's manifest (its read is audited with the detail read)."""
         if getattr(incident, "trip_id", None) is None:
             return None
-        from backend.marine.service import incident_manifest
-
-        manifest = incident_manifest(incident)
+        manifest = sources.current().trips.incident_manifest(incident)
         return None if manifest is None else ManifestEntrySchema(many=True).dump(manifest)
 
 

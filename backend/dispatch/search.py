@@ -20,7 +20,8 @@ incident once: no duplicates, no gaps.
   the other way round;
 - for a card-less incident from a 191 call, the caller's name (as the holder's) and phone;
 - for a boat's incidents (``trip_id``), the vessel's name or registration; for a card-less
-  ``boat_overdue``, any passenger on the trip's manifest as a holder above.
+  ``boat_overdue``, any passenger on the trip's manifest as a holder above (the marine domain's
+  subqueries, read through :mod:`backend.dispatch.sources`).
 
 Why no search column or trigram index: the name match runs inside the keyset walk of the
 ``(created_at, id)`` index, joined to the holder by primary keys, and stops at ``limit + 1``
@@ -46,6 +47,7 @@ from sqlalchemy.orm import selectinload
 from backend.card_ids import canonical
 from backend.cards.models import Card, Tourist
 from backend.database import lower
+from backend.dispatch import sources
 from backend.dispatch.models import Incident, IncidentStatus, Unit
 from backend.extensions import db
 from geo.models import Zone
@@ -160,10 +162,9 @@ def _matches_q(q: str) -> ColumnElement[bool]:
                .where(Card.id == Incident.card_id, or_(*holder)))
     conditions.append(holders.exists())
     # a boat's incidents: the vessel's name or registration; a card-less boat_overdue also by who is aboard
-    from backend.marine.service import trips_carrying, trips_named  # the cycle listed in .importlinter
-
-    conditions.append(Incident.trip_id.in_(trips_named(folded)))
-    conditions.append(and_(Incident.card_id.is_(None), Incident.trip_id.in_(trips_carrying(holder))))
+    trips = sources.current().trips
+    conditions.append(Incident.trip_id.in_(trips.trips_named(folded)))
+    conditions.append(and_(Incident.card_id.is_(None), Incident.trip_id.in_(trips.trips_carrying(holder))))
     card_id = canonical(needle)
     if 0 < len(card_id) <= 32:
         conditions.append(Incident.card_id == card_id)
@@ -221,9 +222,8 @@ def share_trip_briefs(incidents: list[Incident]) -> None:
     trip_ids = {i.trip_id for i in incidents if getattr(i, "trip_id", None) is not None}
     if not trip_ids:
         return
-    from backend.marine.service import trip_brief
-
-    briefs = {trip_id: trip_brief(trip_id) for trip_id in sorted(trip_ids)}
+    trips = sources.current().trips
+    briefs = {trip_id: trips.trip_brief(trip_id) for trip_id in sorted(trip_ids)}
     for incident in incidents:
         if getattr(incident, "trip_id", None) is not None:
             incident.__dict__["_pts_trip_briefs"] = briefs

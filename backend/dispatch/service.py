@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import signals
 from backend.cards.models import Card
+from backend.dispatch import sources
 from backend.dispatch.models import (
     OPEN_STATUSES,
     Incident,
@@ -288,19 +289,13 @@ class IncidentDetail:
 
 
 def incident_detail(incident: Incident) -> IncidentDetail:
-    """The incident with its timeline, holder, card, current stay and last position."""
-    from backend.hotels.models import Hotel, Stay  # a remaining cycle (hotels reads incidents): .importlinter
-    from backend.tracking.models import LatestPosition
+    """The incident with its timeline, holder, card, current stay and last position.
 
+    The stay is the hotels domain's and the position tracking's (:mod:`backend.dispatch.sources`).
+    """
+    owners = sources.current()  # the domains that own the stay and the positions
     card = None if incident.card_id is None else db.session.get(Card, incident.card_id)
-    stay_row = None if card is None else db.session.execute(
-        select(Stay, Hotel).join(Hotel, Hotel.id == Stay.hotel_id)
-        .where(Stay.card_id == incident.card_id, Stay.checked_out_at.is_(None))).first()
-    stay = None
-    if stay_row is not None:
-        s, hotel = stay_row
-        stay = {"hotel_id": hotel.id, "hotel": hotel.name, "hotel_phone": hotel.phone, "room": s.room,
-                "checked_in_at": s.checked_in_at}
+    stay = None if card is None else owners.stays.current_stay(card.id)
     from backend.dispatch.timeline import incident_track, readable_timeline
 
     return IncidentDetail(
@@ -311,7 +306,7 @@ def incident_detail(incident: Incident) -> IncidentDetail:
         card=None if card is None else {"card_id": card.id, "kind": card.kind, "status": card.effective_status(),
                                         "checkpoint": card.checkpoint, "expires_at": card.expires_at},
         stay=stay,
-        last_position=None if card is None else db.session.get(LatestPosition, incident.card_id),
+        last_position=None if card is None else owners.positions.latest(card.id),
     )
 
 

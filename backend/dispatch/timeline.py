@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backend.dispatch import sources
 from backend.dispatch.models import Incident, IncidentEvent, IncidentKind
 from backend.extensions import db
 from backend.models_base import utcnow
@@ -133,15 +134,10 @@ def incident_track(incident: Incident, *, limit: int = TRACK_LIMIT) -> list[dict
     """The card's positions from an hour before the incident until it closed (or now), oldest first.
 
     At most ``limit`` points: when there are more, the newest (closest to what is happening now).
+    The pings are tracking's (:mod:`backend.dispatch.sources`).
     """
-    from backend.tracking.models import Ping
-
     if incident.card_id is None:  # a card-less call: no phone, no positions
         return []
     start = incident.created_at - TRACK_BEFORE
     end = incident.resolved_at or incident.cancelled_at or utcnow()
-    rows = db.session.execute(
-        select(Ping.lat, Ping.lon, Ping.recorded_at)
-        .where(Ping.card_id == incident.card_id, Ping.recorded_at >= start, Ping.recorded_at <= end)
-        .order_by(Ping.recorded_at.desc(), Ping.id.desc()).limit(limit)).all()
-    return [{"lat": r.lat, "lon": r.lon, "recorded_at": r.recorded_at} for r in reversed(rows)]
+    return sources.current().positions.track(card_id=incident.card_id, start=start, end=end, limit=limit)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -229,6 +230,18 @@ def set_manager_active(*, hotel: Hotel, user_id: int, active: bool) -> User | No
 def open_stay(*, card_id: str) -> Stay | None:
     """The card's open stay, wherever it is."""
     return db.session.scalar(select(Stay).where(Stay.card_id == card_id, Stay.checked_out_at.is_(None)))
+
+
+def current_stay(card_id: str) -> dict[str, Any] | None:
+    """The card's open stay as an incident shows it, or None (dispatch's ``Stays`` source, see backend.wiring)."""
+    row = db.session.execute(
+        select(Stay, Hotel).join(Hotel, Hotel.id == Stay.hotel_id)
+        .where(Stay.card_id == card_id, Stay.checked_out_at.is_(None))).first()
+    if row is None:
+        return None
+    stay, hotel = row
+    return {"hotel_id": hotel.id, "hotel": hotel.name, "hotel_phone": hotel.phone, "room": stay.room,
+            "checked_in_at": stay.checked_in_at}
 
 
 def check_card(*, hotel: Hotel, card_token: str, card_id: str | None = None) -> CardCheck:

@@ -4,7 +4,10 @@ A ``marine_operator`` works only on its own operator's trips (the views check it
 personal data, so every staff read of one is audited (:func:`read_manifest`). Incidents about a
 trip carry it (``Incident.trip_id``): ``passenger_unaccounted`` is a passenger card's, raised through
 :func:`backend.dispatch.service.raise_incident` like any other; ``boat_overdue`` is the trip's own
-(no card: whoever is aboard). Both reach the console, the event log and the timeline.
+(no card: whoever is aboard). Both reach the console, the event log and the timeline; what the
+console shows of the trip (:func:`trip_brief`, :func:`incident_manifest`) and how its search finds
+a boat (:func:`trips_named`, :func:`trips_carrying`) are read by dispatch as its ``trips`` source
+(:mod:`backend.dispatch.sources`, provided in :mod:`backend.wiring`).
 
 Every function leaves committing to its caller; trip changes are announced to the dispatchers
 after the commit (:func:`backend.marine.events.trip_changed`).
@@ -526,7 +529,8 @@ def incident_manifest(incident: Any) -> list[dict[str, Any]] | None:
 
 
 def trips_named(folded: str) -> Any:
-    """The ids of the trips whose vessel a 191 search ``q`` names (for :mod:`backend.dispatch.search`):
+    """The ids of the trips whose vessel a 191 search ``q`` names (dispatch's ``trips`` source, see
+    :mod:`backend.dispatch.sources`, for :mod:`backend.dispatch.search`):
     the name (``folded``: ``q`` lower-cased; a substring) or the registration (spaces and case ignored)."""
     compact = "".join(folded.split()).upper()
     return select(Trip.id).where(or_(lower(Trip.vessel_name).contains(folded, autoescape=True),
