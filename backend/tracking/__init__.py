@@ -1,4 +1,5 @@
-"""Devices, pings and each card's latest position; overdue detection and retention jobs."""
+"""Devices, pings and each card's latest position; device authentication (``devices``), the positions
+the 191 console reads (``positions``), overdue detection and retention jobs."""
 
 from flask import Flask
 
