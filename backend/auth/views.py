@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from werkzeug.exceptions import Unauthorized
 
 from backend.audit import service as audit
 from backend.auth import service
@@ -25,6 +26,7 @@ from backend.auth.schemas import (
     UserSchema,
 )
 from backend.extensions import db
+from backend.web.transactions import unit_of_work
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff sign-in")
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users",
@@ -40,15 +42,11 @@ class Login(MethodView):
     @blp.response(200, AccessTokenSchema)
     @blp.alt_response(401, description="Wrong credentials")
     @blp.alt_response(429, description="Too many failed attempts")
+    @unit_of_work(keep_on=(service.LoginThrottled, Unauthorized))  # a refusal keeps its failure count and audit
     def post(self, body: dict):
         """Sign in a staff member."""
-        try:
-            grant = service.login(username=body["username"], password=body["password"],
-                                  client_addr=request.remote_addr)
-        except service.LoginThrottled as exc:
-            db.session.commit()
-            abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
-        db.session.commit()
+        grant = service.login(username=body["username"], password=body["password"],
+                              client_addr=request.remote_addr)
         if grant is None:
             abort(401, message="wrong username or password")
         return {
@@ -91,7 +89,6 @@ def _set_active(user_id: int, *, active: bool) -> User:
     if user is None:
         abort(404, message="no such user")
     service.set_active(user, active=active)
-    db.session.commit()
     return user
 
 
@@ -102,6 +99,7 @@ class DeactivateUser(MethodView):
     @staff_required(Role.ADMIN)
     @users_blp.response(200, UserSchema)
     @users_blp.alt_response(404, description="No such user")
+    @unit_of_work
     def post(self, user_id: int):
         """Deactivate an account (admin): it cannot sign in, its tokens stop working at once and its
         open sockets are closed within seconds, on every server process."""
@@ -115,6 +113,7 @@ class ActivateUser(MethodView):
     @staff_required(Role.ADMIN)
     @users_blp.response(200, UserSchema)
     @users_blp.alt_response(404, description="No such user")
+    @unit_of_work
     def post(self, user_id: int):
         """Activate an account again (admin); the tokens issued before its deactivation stay refused."""
         return _set_active(user_id, active=True)

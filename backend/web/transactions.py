@@ -2,51 +2,117 @@
 
 - :func:`unit_of_work` wraps a view: its changes are committed when it returns and rolled back
   when it raises — an ``abort``, a domain exception or a bug alike — so a view never calls
-  ``commit`` or ``rollback`` itself, and services keep never committing.
+  ``commit`` or ``rollback`` itself, and services keep never committing. It goes directly above
+  the view function, below ``@blp.response``: the commit happens before the reply is serialized
+  and sent, so nothing is acknowledged that is not durable (an SOS), and a commit that fails is
+  the error answer (a lost database: ``backend.availability``'s 503), never a 200.
+- ``@unit_of_work(keep_on=(Exc, …))`` names the refusals whose writes must survive the error
+  answer: the audit entry of a refused card or sign-in, a throttle's failure count. For those
+  exceptions the changes are committed, then the exception goes on to its handler; for every
+  other one they are rolled back. (One mechanism, declared on the view where a reader sees it,
+  instead of a commit in an ``except`` block.)
+- ``@unit_of_work(expire_on_commit=False)`` commits without expiring what the view loaded: its
+  reply is serialized from those rows next, and a plain commit would reload each one (and its
+  relations) with a query of its own (the incident list's statement count).
 - :func:`translate` registers, once per domain (in its ``init_app``), which of its exceptions
   becomes which HTTP error; the answer has the API's usual shape ``{code, status, message,
-  errors?}`` (flask-smorest's error handler writes it), so a view need not catch the exception.
+  errors?}`` with any headers (``Retry-After``), as ``abort`` would write it (flask-smorest's
+  error handler writes both), so a view need not catch the exception. Registered on a blueprint,
+  it applies to that blueprint's views only (the same exception answered differently elsewhere).
 
-Used by the zones API (``geo/views.py``) as the pattern for the other domains.
+Used by every API view module (``backend/<domain>/views.py``, ``geo/views.py``,
+``mobile_api/views.py``, ``notifications/views.py``) and the console's Socket.IO handlers.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from flask import Flask
+from flask import Blueprint, Flask
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from backend.extensions import api, db
 
 F = TypeVar("F", bound=Callable[..., Any])
+Detail = Callable[[Any], Any]
 
 
-def unit_of_work(view: F) -> F:
-    """Commit the view's changes when it returns; roll them back when it raises (then re-raise)."""
+def _discard() -> None:
+    """Roll back; a connection that cannot roll back (the database is gone) is dropped, not waited on."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the original exception is what the caller must see
+        db.session.invalidate()
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+
+@overload
+def unit_of_work(view: F) -> F: ...
+
+
+@overload
+def unit_of_work(*, keep_on: tuple[type[BaseException], ...] = (),
+                 expire_on_commit: bool = True) -> Callable[[F], F]: ...
+
+
+def unit_of_work(view: F | None = None, *, keep_on: tuple[type[BaseException], ...] = (),
+                 expire_on_commit: bool = True) -> F | Callable[[F], F]:
+    """Commit the view's changes when it returns (or raises one of ``keep_on``); roll back when it raises."""
+
+    def commit() -> None:
+        session = db.session()
+        if expire_on_commit:
+            session.commit()
+            return
+        session.expire_on_commit = False
         try:
-            result = view(*args, **kwargs)
-        except BaseException:
-            db.session.rollback()
-            raise
-        db.session.commit()
-        return result
+            session.commit()
+        finally:
+            session.expire_on_commit = True
 
-    return wrapper  # type: ignore[return-value]
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = func(*args, **kwargs)
+            except keep_on:
+                commit()
+                raise
+            except BaseException:
+                _discard()
+                raise
+            commit()
+            return result
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(view) if view is not None else decorate
 
 
-def translate(app: Flask, exception: type[Exception], status: int, *,
-              errors: Callable[[Exception], dict[str, Any]] | None = None) -> None:
-    """Answer ``exception`` raised by any view with HTTP ``status``: its text as the message, ``errors(exc)``."""
+def translate(target: Flask | Blueprint, exception: type[Exception], status: int, *,
+              message: str | Detail | None = None, errors: Detail | None = None,
+              headers: Detail | None = None) -> None:
+    """Answer ``exception`` raised by a view of ``target`` (an app: every view) with HTTP ``status``.
+
+    The message is ``message`` (text, or a function of the exception), else the exception's text;
+    ``errors(exc)`` and ``headers(exc)`` add the body's ``errors`` and the reply's headers.
+    """
 
     def handle(exc: Exception) -> Any:
         http: HTTPException = default_exceptions[status]()
-        http.data = {"message": str(exc), **({"errors": errors(exc)} if errors else {})}  # type: ignore[attr-defined]
+        text = message(exc) if callable(message) else message if message is not None else str(exc)
+        data: dict[str, Any] = {"message": text}
+        if errors is not None:
+            data["errors"] = errors(exc)
+        if headers is not None:
+            data["headers"] = headers(exc)
+        http.data = data  # type: ignore[attr-defined]
         return api.handle_http_exception(http)
 
-    app.register_error_handler(exception, handle)
+    target.register_error_handler(exception, handle)
+
+
+def retry_after(exc: Any) -> dict[str, str]:
+    """The ``Retry-After`` header of a throttle's refusal (its ``retry_after`` seconds)."""
+    return {"Retry-After": str(exc.retry_after)}
