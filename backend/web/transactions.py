@@ -17,8 +17,11 @@
 - :func:`translate` registers, once per domain (in its ``init_app``), which of its exceptions
   becomes which HTTP error; the answer has the API's usual shape ``{code, status, message,
   errors?}`` with any headers (``Retry-After``), as ``abort`` would write it (flask-smorest's
-  error handler writes both), so a view need not catch the exception. Registered on a blueprint,
-  it applies to that blueprint's views only (the same exception answered differently elsewhere).
+  error handler writes both), so a view need not catch the exception. With ``blueprint=`` it
+  applies to that blueprint's views only; :func:`answer` registers a handler of one's own (an
+  answer of another shape: a refused card's ``reason``, a held departure's warning).
+  (Blueprints are module-level and registered again by every ``create_app``, so the handlers are
+  kept per app, not on the blueprint, which accepts none after its first registration.)
 
 Used by every API view module (``backend/<domain>/views.py``, ``geo/views.py``,
 ``mobile_api/views.py``, ``notifications/views.py``) and the console's Socket.IO handlers.
@@ -30,7 +33,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from backend.extensions import api, db
@@ -90,10 +93,32 @@ def unit_of_work(view: F | None = None, *, keep_on: tuple[type[BaseException], .
     return decorate(view) if view is not None else decorate
 
 
-def translate(target: Flask | Blueprint, exception: type[Exception], status: int, *,
+def answer(app: Flask, exception: type[Exception], handler: Callable[[Any], Any], *,
+           blueprint: Blueprint | None = None) -> None:
+    """Answer ``exception`` with ``handler(exc)``: raised by any view, or only by ``blueprint``'s views.
+
+    Another view's exception of that class is not this handler's: it stays a 500 (unless a
+    handler without a blueprint is registered too).
+    """
+    answers = app.extensions.setdefault("pts_error_answers", {})
+    if exception not in answers:
+        answers[exception] = {}
+
+        def dispatch(exc: Exception) -> Any:
+            by_blueprint = answers[exception]
+            for name in (*request.blueprints, None):
+                if name in by_blueprint:
+                    return by_blueprint[name](exc)
+            raise exc
+
+        app.register_error_handler(exception, dispatch)
+    answers[exception][blueprint.name if blueprint is not None else None] = handler
+
+
+def translate(app: Flask, exception: type[Exception], status: int, *, blueprint: Blueprint | None = None,
               message: str | Detail | None = None, errors: Detail | None = None,
               headers: Detail | None = None) -> None:
-    """Answer ``exception`` raised by a view of ``target`` (an app: every view) with HTTP ``status``.
+    """Answer ``exception`` raised by any view (or only ``blueprint``'s) with HTTP ``status``.
 
     The message is ``message`` (text, or a function of the exception), else the exception's text;
     ``errors(exc)`` and ``headers(exc)`` add the body's ``errors`` and the reply's headers.
@@ -110,7 +135,7 @@ def translate(target: Flask | Blueprint, exception: type[Exception], status: int
         http.data = data  # type: ignore[attr-defined]
         return api.handle_http_exception(http)
 
-    target.register_error_handler(exception, handle)
+    answer(app, exception, handle, blueprint=blueprint)
 
 
 def retry_after(exc: Any) -> dict[str, str]:
