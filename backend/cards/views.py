@@ -45,8 +45,8 @@ from backend.cards.schemas import (
     VerifyRequestSchema,
     card_links,
 )
-from backend.extensions import db
 from backend.models_base import utcnow
+from backend.web.transactions import unit_of_work
 
 blp = Blueprint("cards", __name__, url_prefix="/api/v1/cards",
                 description="Smart Tourist Cards: issuance at the checkpoints, verification, revocation. "
@@ -86,6 +86,7 @@ class Cards(MethodView):
     @staff_required(Role.IMMIGRATION, Role.DISPATCHER)
     @blp.arguments(CardSearchArgsSchema, location="query")
     @blp.response(200, CardSearchSchema)
+    @unit_of_work
     def get(self, args: dict[str, Any]):
         """Find cards by passport number, name (any script, or the Latin-script name) or card id (immigration;
         dispatchers too, to link a 191 call to a card).
@@ -93,31 +94,23 @@ class Cards(MethodView):
         Newest first, paged by `cursor`. Every search is audited as a read of personal data, with
         what was typed and the cards shown.
         """
-        try:
-            cursor = search.Cursor.decode(args["cursor"]) if args.get("cursor") else None
-        except search.BadCursor as exc:
-            abort(422, message="the cursor is not one of this list", errors={"query": {"cursor": [str(exc)]}})
+        cursor = search.Cursor.decode(args["cursor"]) if args.get("cursor") else None
         page = search.search_cards(q=args["q"], limit=args["limit"], cursor=cursor)
         typed = args["q"].strip()
         record("card.search", subject_type="card", detail={"q": typed, "count": len(page.items)})
         for card in page.items:  # each holder's record shows who saw it, as for GET /cards/{id}
             record("card.read", subject_type="card", subject_id=card.id, card_id=card.id,
                    detail={"view": "search", "q": typed})
-        db.session.commit()
         return {"items": page.items, "next_cursor": page.next_cursor}, 200, {"Cache-Control": "no-store"}
 
     @staff_required(Role.IMMIGRATION)
     @blp.arguments(CardIssueSchema)
     @blp.response(201, IssuedCardSchema)
     @blp.alt_response(422, description="Invalid input (unknown checkpoint, nationality, stay in the past …)")
+    @unit_of_work
     def post(self, body: dict[str, Any]):
         """Issue a Smart Tourist Card (immigration); the enrollment code is shown only in this answer."""
-        try:
-            issued = service.issue_card(issued_by=current_staff().id, **body)
-        except service.CardInputError as exc:
-            db.session.rollback()
-            abort(422, message="the card cannot be issued", errors={"json": exc.errors})
-        db.session.commit()
+        issued = service.issue_card(issued_by=current_staff().id, **body)
         card = issued.card
         return {
             "card_id": card.id, "card_id_display": card_ids.display(card.id), "card_token": issued.card_token,
@@ -137,13 +130,13 @@ class Verify(MethodView):
     @staff_required(Role.IMMIGRATION, Role.DISPATCHER, Role.HOTEL_MANAGER, Role.MARINE_OPERATOR)
     @blp.arguments(VerifyRequestSchema)
     @blp.response(200, VerificationSchema)
+    @unit_of_work
     def post(self, body: dict[str, Any]):
         """Check signature, key, algorithm, type, expiry, revocation and closure (any staff role)."""
         outcome = service.verify_card_token(body["card_token"])
         if outcome.card is not None:
             record("card.verify", subject_type="card", subject_id=outcome.card.id, card_id=outcome.card.id,
                    detail={"valid": outcome.valid, "reason": outcome.reason})
-            db.session.commit()
         return {"valid": outcome.valid, "reason": outcome.reason, "card": outcome.card}
 
 
@@ -164,23 +157,28 @@ class CardDetail(MethodView):
 
     @staff_required(*READERS)
     @blp.response(200, CardSchema)
+    @unit_of_work
     def get(self, card_id: str):
         """The card and its holder (immigration, dispatcher; audited)."""
         card = _card_or_404(card_id)
         record("card.read", subject_type="card", subject_id=card.id, card_id=card.id)
-        db.session.commit()
         return card, 200, {"Cache-Control": "no-store"}
 
 
-def _qr_response(card_id: str, fmt: str) -> Response:
+@unit_of_work  # the read is audited (committed) before the image is made and sent
+def _audited_token(card_id: str, fmt: str) -> str:
     card = _card_or_404(card_id)
     if not card.token:
         abort(404, message="this card has no signed token")
     record("card.read", subject_type="card", subject_id=card.id, card_id=card.id, detail={"view": f"qr.{fmt}"})
-    db.session.commit()
+    return card.token
+
+
+def _qr_response(card_id: str, fmt: str) -> Response:
+    token = _audited_token(card_id, fmt)
     if fmt == "png":
-        return _no_store(Response(qr.png(card.token), mimetype="image/png"))
-    return _no_store(Response(qr.svg(card.token), mimetype="image/svg+xml"))
+        return _no_store(Response(qr.png(token), mimetype="image/png"))
+    return _no_store(Response(qr.svg(token), mimetype="image/svg+xml"))
 
 
 @blp.route("/<card_id>/qr.png")
@@ -212,11 +210,11 @@ class Revoke(MethodView):
     @staff_required(Role.IMMIGRATION)
     @blp.arguments(RevokeSchema)
     @blp.response(200, CardSchema)
+    @unit_of_work
     def post(self, body: dict[str, Any], card_id: str):
         """Revoke a card (immigration): it stops verifying and tracking; its devices are signed out."""
         card = _card_or_404(card_id)
         service.revoke_card(card=card, reason=body["reason"].strip())
-        db.session.commit()
         return card
 
 
@@ -227,15 +225,11 @@ class Close(MethodView):
     @staff_required(Role.IMMIGRATION)
     @blp.response(200, CardSchema)
     @blp.alt_response(409, description="The card is revoked")
+    @unit_of_work
     def post(self, card_id: str):
         """Close a card when the holder leaves (immigration): tracking stops (PDPA)."""
         card = _card_or_404(card_id)
-        try:
-            service.close_card(card=card)
-        except service.CardStateError as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
+        service.close_card(card=card)
         return card
 
 
@@ -246,15 +240,11 @@ class EnrollmentCode(MethodView):
     @staff_required(Role.IMMIGRATION)
     @blp.response(201, EnrollmentCodeSchema)
     @blp.alt_response(409, description="The card is closed, revoked or expired")
+    @unit_of_work
     def post(self, card_id: str):
         """Issue a new one-time enrollment code (immigration); the previous code stops working."""
         card = _card_or_404(card_id)
-        try:
-            code = service.renew_enrollment_code(card=card)
-        except service.CardStateError as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
+        code = service.renew_enrollment_code(card=card)
         return {"card_id": card.id, "enrollment_code": code,
                 "enrollment_url": service.enrollment_url(card_id=card.id, code=code, base_url=_base_url()),
                 "enrollment_code_issued_at": card.enrollment_code_issued_at}
