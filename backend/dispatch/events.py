@@ -42,6 +42,7 @@ from backend.dispatch import positions, service
 from backend.dispatch.rooms import DISPATCHERS_ROOM, NAMESPACE
 from backend.extensions import db, socketio
 from backend.models_base import utcnow
+from backend.web.transactions import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ def _console() -> Console | None:
     return console
 
 
+@unit_of_work  # the replay's audit entry is committed before the acknowledgement
 def on_resume(data: Any = None) -> dict[str, Any]:
     """Re-emit every stored event after ``after_seq`` to this console, in order."""
     if _console() is None:
@@ -231,7 +233,6 @@ def on_resume(data: Any = None) -> dict[str, Any]:
             break
     if replayed:  # the replayed representations carry tourists' personal data
         record("incident.replay", subject_type="incident", detail={"after_seq": after, "count": replayed})
-        db.session.commit()
     return {"replayed": replayed, "last_seq": last}
 
 
@@ -245,14 +246,19 @@ def on_viewport(data: Any = None) -> dict[str, Any]:
     except ValueError as exc:
         return {"error": str(exc)}
     feed.set_viewport(request.sid, bbox)
+    found, truncated = _audited_positions(bbox)
+    socketio.server.emit("positions", {"reset": True, "items": [p.item() for p in found], "truncated": truncated},
+                         to=request.sid, namespace=NAMESPACE, ignore_queue=True)
+    return {"ok": True, "count": len(found), "truncated": truncated}
+
+
+@unit_of_work  # the read is audited (committed) before the positions are sent
+def _audited_positions(bbox: positions.BBox) -> tuple[list[positions.TouristPosition], bool]:
     found, truncated = positions.positions_in(bbox=bbox, limit=SNAPSHOT_LIMIT)
     record("positions.read", subject_type="position",
            detail={"bbox": [bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat], "count": len(found),
                    "via": "socket"})
-    db.session.commit()
-    socketio.server.emit("positions", {"reset": True, "items": [p.item() for p in found], "truncated": truncated},
-                         to=request.sid, namespace=NAMESPACE, ignore_queue=True)
-    return {"ok": True, "count": len(found), "truncated": truncated}
+    return found, truncated
 
 
 def emit_zone_mutes(_session: Any, *, items: list[dict[str, Any]]) -> None:

@@ -41,6 +41,7 @@ from backend.dispatch.schemas import (
 )
 from backend.extensions import db
 from backend.models_base import utcnow
+from backend.web.transactions import unit_of_work
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1/dispatch",
                 description="The 191 center: incidents, their workflow, tourists on the map")
@@ -52,20 +53,6 @@ DISPATCH = Role.DISPATCHER
 
 def _actor() -> str:
     return current_staff().username
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit (the audit entry) without expiring what was loaded: the reply is serialized from it next.
-
-    A plain commit expires every loaded row, and serializing would then reload each one (and its
-    holder and zone) with a query of its own.
-    """
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
 
 
 def _incident_or_404(incident_id: int):  # noqa: ANN202
@@ -82,6 +69,7 @@ class Incidents(MethodView):
     @staff_required(DISPATCH)
     @blp.arguments(IncidentQuerySchema, location="query")
     @blp.response(200, IncidentListSchema)
+    @unit_of_work(expire_on_commit=False)  # the reply is serialized from the rows loaded: no reload of each
     def get(self, args: dict):
         """Find incidents (status, kind, severity, q, time window), newest first, a page at a time."""
         seq = service.last_seq()  # read first: the list reflects at least every event up to it
@@ -96,30 +84,25 @@ class Incidents(MethodView):
                  for k, v in args.items() if k not in ("limit", "cursor")}
         record("incident.list", subject_type="incident",
                detail={"filters": shown, "count": len(page.items), "page": "next" if "cursor" in args else "first"})
-        _commit_keeping_loaded()
         return {"items": page.items, "next_cursor": page.next_cursor, "last_seq": seq}
 
     @staff_required(DISPATCH)
     @blp.arguments(IncidentCreateSchema)
     @blp.response(201, IncidentSchema)
     @blp.alt_response(200, schema=IncidentSchema, description="The card already had an open incident of that kind")
+    @unit_of_work
     def post(self, body: dict):
         """Open an incident from a 191 phone call: for a card holder (joins an open one of the same kind), or
         card-less with the caller and a position (always a new incident)."""
         caller = body.get("caller") or {}
-        try:
-            incident, created = service.open_call_incident(
-                card_id=body.get("card_id"), kind=IncidentKind(body["kind"]),
-                severity=Severity(body["severity"]) if "severity" in body else None,
-                lat=body.get("lat"), lon=body.get("lon"), accuracy_m=body.get("accuracy_m"),
-                category=body.get("category"), note=body.get("note"), actor=_actor(),
-                caller_name=caller.get("name"), caller_phone=caller.get("phone"))
-        except service.UnknownCard:
-            db.session.rollback()
-            abort(422, message="unknown card", errors={"json": {"card_id": ["no card has this id"]}})
+        incident, created = service.open_call_incident(
+            card_id=body.get("card_id"), kind=IncidentKind(body["kind"]),
+            severity=Severity(body["severity"]) if "severity" in body else None,
+            lat=body.get("lat"), lon=body.get("lon"), accuracy_m=body.get("accuracy_m"),
+            category=body.get("category"), note=body.get("note"), actor=_actor(),
+            caller_name=caller.get("name"), caller_phone=caller.get("phone"))
         record("incident.create" if created else "incident.update", subject_type="incident",
                subject_id=incident.id, card_id=incident.card_id, detail={"kind": incident.kind, "source": "191 call"})
-        db.session.commit()
         return incident, 201 if created else 200
 
 
@@ -129,32 +112,22 @@ class IncidentDetail(MethodView):
 
     @staff_required(DISPATCH)
     @blp.response(200, IncidentDetailSchema)
+    @unit_of_work(expire_on_commit=False)  # the detail is serialized from the rows loaded
     def get(self, incident_id: int):
         """An incident with its timeline, the holder's details, their stay and last position."""
         incident = _incident_or_404(incident_id)
         detail = service.incident_detail(incident)
         mutes.mark_muted([incident])
         record("incident.read", subject_type="incident", subject_id=incident.id, card_id=incident.card_id)
-        _commit_keeping_loaded()
         return detail
 
 
+@unit_of_work
 def _change(incident_id: int, to: IncidentStatus, **kwargs: str | int | None):  # noqa: ANN202
-    """Apply a workflow step: 404 unknown, 409 not allowed from the current status; audited."""
-    try:
-        incident = service.change_status(incident_id=incident_id, to=to, actor=_actor(), **kwargs)
-    except service.UnknownUnit:
-        db.session.rollback()
-        abort(422, message="unknown unit", errors={"json": {"unit_id": ["no unit has this id"]}})
-    except service.IncidentNotFound:
-        db.session.rollback()
-        abort(404, message=f"no incident {incident_id}")
-    except service.InvalidTransition as exc:
-        db.session.rollback()
-        abort(409, message=str(exc))
+    """Apply a workflow step: 404 unknown, 409 not allowed from the current status (dispatch.init_app); audited."""
+    incident = service.change_status(incident_id=incident_id, to=to, actor=_actor(), **kwargs)
     record(f"incident.{to.value}", subject_type="incident", subject_id=incident.id, card_id=incident.card_id,
            detail={k: v for k, v in kwargs.items() if v} or None)
-    db.session.commit()
     return incident
 
 
@@ -206,15 +179,11 @@ class Notes(MethodView):
     @staff_required(DISPATCH)
     @blp.arguments(IncidentNoteSchema)
     @blp.response(200, IncidentSchema)
+    @unit_of_work
     def post(self, body: dict, incident_id: int):
         """Add a note to an incident's timeline."""
-        try:
-            incident = service.note_incident(incident_id=incident_id, note=body["note"], actor=_actor())
-        except service.IncidentNotFound:
-            db.session.rollback()
-            abort(404, message=f"no incident {incident_id}")
+        incident = service.note_incident(incident_id=incident_id, note=body["note"], actor=_actor())
         record("incident.note", subject_type="incident", subject_id=incident.id, card_id=incident.card_id)
-        db.session.commit()
         return incident
 
 
@@ -239,13 +208,13 @@ class Positions(MethodView):
     @staff_required(DISPATCH)
     @blp.arguments(MapPositionsQuerySchema, location="query")
     @blp.response(200, MapPositionCollectionSchema)
+    @unit_of_work
     def get(self, args: dict):
         """The latest position of each tracked card inside the viewport, with its status."""
         bbox = args["bbox"]
         found, truncated = positions.positions_in(bbox=bbox, limit=args["limit"])
         record("positions.read", subject_type="position",
                detail={"bbox": [bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat], "count": len(found)})
-        db.session.commit()
         return {"type": "FeatureCollection", "features": [p.feature() for p in found], "truncated": truncated}
 
 
@@ -256,6 +225,7 @@ class Track(MethodView):
     @staff_required(DISPATCH)
     @blp.arguments(CardTrackQuerySchema, location="query")
     @blp.response(200, CardTrackSchema)
+    @unit_of_work
     def get(self, args: dict, card_id: str):
         """The card's pings of the last ``hours`` (default 24), oldest first."""
         if db.session.get(Card, card_id) is None:
@@ -263,7 +233,6 @@ class Track(MethodView):
         pings = positions.card_track(card_id=card_id, hours=args["hours"])
         record("card.track.read", subject_type="card", subject_id=card_id, card_id=card_id,
                detail={"hours": args["hours"], "count": len(pings)})
-        db.session.commit()
         return {"type": "FeatureCollection", "card_id": card_id, "features": [
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
              "properties": {"recorded_at": p.recorded_at, "accuracy_m": p.accuracy_m, "speed_mps": p.speed_mps,
@@ -285,18 +254,14 @@ class Units(MethodView):
     @blp.arguments(UnitCreateSchema)
     @blp.response(201, UnitSchema)
     @blp.alt_response(409, description="A unit of that name exists")
+    @unit_of_work
     def post(self, body: dict):
         """Add a unit (admin)."""
         base = body.get("base")
-        try:
-            unit = units.create_unit(name=body["name"], agency=UnitAgency(body["agency"]), phone=body.get("phone"),
-                                     base=(base["lat"], base["lon"]) if base else None)
-        except units.UnitNameTaken:
-            db.session.rollback()
-            abort(409, message=f"a unit named {body['name']!r} exists")
+        unit = units.create_unit(name=body["name"], agency=UnitAgency(body["agency"]), phone=body.get("phone"),
+                                 base=(base["lat"], base["lon"]) if base else None)
         record("unit.create", subject_type="unit", subject_id=unit.id,
                detail={"name": unit.name, "agency": unit.agency})
-        db.session.commit()
         return units.listed(unit)
 
 
@@ -308,6 +273,7 @@ class UnitDetail(MethodView):
     @blp.arguments(UnitUpdateSchema)
     @blp.response(200, UnitSchema)
     @blp.alt_response(409, description="Another unit has that name")
+    @unit_of_work
     def patch(self, body: dict, unit_id: int):
         """Change a unit's name, agency, phone or base (null clears phone or base)."""
         unit = units.get_unit(unit_id=unit_id)
@@ -322,17 +288,13 @@ class UnitDetail(MethodView):
             changes["phone"] = body["phone"]
         if "base" in body:
             changes["base"] = (body["base"]["lat"], body["base"]["lon"]) if body["base"] else None
-        try:
-            units.update_unit(unit, **changes)
-        except units.UnitNameTaken:
-            db.session.rollback()
-            abort(409, message=f"a unit named {body['name']!r} exists")
+        units.update_unit(unit, **changes)
         record("unit.update", subject_type="unit", subject_id=unit.id, detail={"fields": sorted(body)})
-        db.session.commit()
         return units.listed(unit)
 
     @staff_required(Role.ADMIN)
     @blp.response(204)
+    @unit_of_work
     def delete(self, unit_id: int):
         """Remove a unit; incidents it was sent to keep its name."""
         unit = units.get_unit(unit_id=unit_id)
@@ -340,7 +302,6 @@ class UnitDetail(MethodView):
             abort(404, message=f"no unit {unit_id}")
         record("unit.delete", subject_type="unit", subject_id=unit.id, detail={"name": unit.name})
         units.delete_unit(unit)
-        db.session.commit()
 
 
 @blp.route("/stats")
@@ -371,36 +332,23 @@ class ZoneMutes(MethodView):
     @staff_required(DISPATCH)
     @blp.arguments(ZoneMuteCreateSchema)
     @blp.response(201, ZoneMuteSchema)
+    @unit_of_work
     def post(self, body: dict, zone_id: int):
         """Mute the zone's danger alerts for 5-720 minutes (replaces a mute in force); audited."""
-        try:
-            mute = mutes.mute_zone(zone_id=zone_id, minutes=body["minutes"], reason=body["reason"], by=_actor())
-        except mutes.UnknownZone:
-            db.session.rollback()
-            abort(404, message=f"no zone {zone_id}")
-        except mutes.NotADangerZone:
-            db.session.rollback()
-            abort(422, message="only danger zones raise danger alerts",
-                  errors={"path": {"zone_id": ["not a danger zone"]}})
+        mute = mutes.mute_zone(zone_id=zone_id, minutes=body["minutes"], reason=body["reason"], by=_actor())
         record("zone.mute", subject_type="zone", subject_id=zone_id,
                detail={"minutes": body["minutes"], "reason": body["reason"], "until": mute.until.isoformat()})
-        payload = _mute_payload(mute)
-        db.session.commit()
-        return payload
+        return _mute_payload(mute)  # made before the commit, which would expire the mute and its zone
 
     @staff_required(DISPATCH)
     @blp.response(204)
+    @unit_of_work
     def delete(self, zone_id: int):
         """Lift the zone's mute (204 also when none was in force); audited."""
-        try:
-            lifted = mutes.unmute_zone(zone_id=zone_id, by=_actor())
-        except mutes.UnknownZone:
-            db.session.rollback()
-            abort(404, message=f"no zone {zone_id}")
+        lifted = mutes.unmute_zone(zone_id=zone_id, by=_actor())
         if lifted is not None:
             record("zone.unmute", subject_type="zone", subject_id=zone_id,
                    detail={"until": lifted.until.isoformat(), "muted_by": lifted.by})
-            db.session.commit()
 
 
 @blp.route("/mutes")
