@@ -307,10 +307,11 @@ def check_in_by_passport(*, hotel: Hotel, card_id: str, passport_number: str, ro
 
 
 def _refuse(hotel: Hotel, card: Card | None, reason: str, *, via: str, detail: dict | None = None) -> None:
-    """Audit a refused check-in and raise :class:`CardRefused`."""
+    """Audit a refused check-in and raise :class:`CardRefused` (``field`` ``card_token`` for a scanned card;
+    None by passport: the reply names both the card id and the passport number)."""
     audit.record("stay.checkin_refused", subject_type="hotel", subject_id=hotel.id,
                  card_id=card.id if card else None, detail={"reason": reason, "via": via, **(detail or {})})
-    raise CardRefused(reason)
+    raise CardRefused(reason, "card_token" if via == "card_token" else None)
 
 
 def _stay_for(*, hotel: Hotel, card: Card, room: str | None, by: User | None) -> CheckIn:

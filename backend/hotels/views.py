@@ -19,7 +19,6 @@ from flask_smorest import Blueprint, abort
 from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
 from backend.cards.presented import CardRefused, CardThrottled, refusal_message
-from backend.extensions import db
 from backend.hotels import service
 from backend.hotels.models import Hotel
 from backend.hotels.schemas import (
@@ -38,6 +37,7 @@ from backend.hotels.schemas import (
     StaySchema,
 )
 from backend.models_base import utcnow
+from backend.web.transactions import unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,8 +81,14 @@ def _hotel_or_404(hotel_id: int) -> Hotel:
     return hotel
 
 
-def _refusal(exc: CardRefused, *, fields: tuple[str, ...] = ("card_token",)):
-    """The contract's 422 for a refused card, with the reason code and the manager's message."""
+def card_refused(exc: CardRefused):  # noqa: ANN201
+    """The contract's 422 for a refused check-in, with the reason code and the manager's message
+    (registered for this blueprint in hotels.init_app).
+
+    The errors name the fields of the way the card came: its scanned token, or (without a camera)
+    the card id with the passport number.
+    """
+    fields = ("card_token",) if exc.field == "card_token" else ("card_id", "passport_number")
     body = {"code": 422, "status": "Unprocessable Entity", "message": exc.message, "reason": exc.reason,
             "errors": {name: [f"{exc.reason}: {exc.message}"] for name in fields}}
     return jsonify(CardRefusalSchema().dump(body)), 422
@@ -106,10 +112,10 @@ class Hotels(MethodView):
     @staff_required(Role.ADMIN)
     @blp.arguments(HotelInputSchema)
     @blp.response(201, HotelSchema)
+    @unit_of_work
     def post(self, body: dict):
         """Register a hotel (admin)."""
         hotel = service.create_hotel(**body)
-        db.session.commit()
         return hotel
 
 
@@ -129,10 +135,10 @@ class HotelById(MethodView):
     @staff_required(Role.ADMIN)
     @blp.arguments(HotelInputSchema)
     @blp.response(200, HotelSchema)
+    @unit_of_work
     def put(self, body: dict, hotel_id: int):
         """Replace the hotel's details (admin)."""
         hotel = service.update_hotel(hotel=_hotel_or_404(hotel_id), **body)
-        db.session.commit()
         return hotel
 
 
@@ -152,23 +158,17 @@ class Managers(MethodView):
     @blp.arguments(ManagerInputSchema)
     @blp.response(201, ManagerSchema)
     @blp.alt_response(409, description="The username is taken")
+    @unit_of_work
     def post(self, body: dict, hotel_id: int):
         """Create a manager account bound to the hotel (admin)."""
-        hotel = _hotel_or_404(hotel_id)
-        try:
-            user = service.create_manager(hotel=hotel, **body)
-        except service.UsernameTaken as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
-        return user
+        return service.create_manager(hotel=_hotel_or_404(hotel_id), **body)
 
 
+@unit_of_work
 def _set_active(hotel_id: int, user_id: int, *, active: bool):
     user = service.set_manager_active(hotel=_hotel_or_404(hotel_id), user_id=user_id, active=active)
     if user is None:
         abort(404, message="no such manager at this hotel")
-    db.session.commit()
     return user
 
 
@@ -204,11 +204,11 @@ class VerifyCard(MethodView):
     @hotel_access
     @blp.arguments(CardScanSchema)
     @blp.response(200, CardCheckSchema)
+    @unit_of_work
     def post(self, body: dict, hotel_id: int):
         """Verify the card (signature, key, type, expiry, revocation, closure); changes nothing but the audit log."""
         check = service.verify_for_hotel(hotel=current_hotel(), card_token=body["card_token"],
                                          card_id=body.get("card_id"))
-        db.session.commit()
         return {"valid": check.valid, "reason": check.reason,
                 "message": refusal_message(check.reason) if check.reason else None,
                 "card": check.card, "stay": check.stay, "staying_elsewhere": check.staying_elsewhere}
@@ -229,6 +229,7 @@ class Checkins(MethodView):
     @blp.alt_response(409, description="The same card was checked in elsewhere at the same moment; retry")
     @blp.alt_response(429, description="Too many card id + passport number pairs that did not belong together "
                                        "(`Retry-After` says when to try again)")
+    @unit_of_work(keep_on=(CardRefused, CardThrottled))  # a refusal keeps its audit entry and failure count
     def post(self, body: dict, hotel_id: int):
         """Check a guest in by the scanned card, or without a camera by card id + passport number.
 
@@ -238,25 +239,13 @@ class Checkins(MethodView):
         (20) for one manager account, that manager gets `429` for `CHECKIN_LOCKOUT_S` (300 s).
         """
         hotel = current_hotel()
-        by_passport = body.get("card_token") is None
-        try:
-            if by_passport:
-                result = service.check_in_by_passport(hotel=hotel, card_id=body["card_id"],
-                                                      passport_number=body["passport_number"],
-                                                      room=body.get("room"), by=current_staff())
-            else:
-                result = service.check_in(hotel=hotel, card_token=body["card_token"], room=body.get("room"),
-                                          card_id=body.get("card_id"), by=current_staff())
-        except CardRefused as exc:
-            db.session.commit()  # the audit entry of the refusal (and the failure count)
-            return _refusal(exc, fields=("card_id", "passport_number") if by_passport else ("card_token",))
-        except CardThrottled as exc:
-            db.session.commit()
-            abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
-        except service.StayConflict as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
+        if body.get("card_token") is None:
+            result = service.check_in_by_passport(hotel=hotel, card_id=body["card_id"],
+                                                  passport_number=body["passport_number"],
+                                                  room=body.get("room"), by=current_staff())
+        else:
+            result = service.check_in(hotel=hotel, card_token=body["card_token"], room=body.get("room"),
+                                      card_id=body.get("card_id"), by=current_staff())
         tourist = result.card.tourist
         payload = {"stay_id": result.stay.id, "card_id": result.card.id, "full_name": tourist.full_name,
                    "latin_name": tourist.latin_name, "nationality": tourist.nationality,
@@ -273,11 +262,11 @@ class Guests(MethodView):
     @staff_required(Role.HOTEL_MANAGER)
     @hotel_access
     @blp.response(200, GuestListSchema)
+    @unit_of_work  # the audit entry of the read
     def get(self, hotel_id: int):
         """Guests in house, most serious status first: status, last contact, open incidents (never positions)."""
         now = utcnow()
         items = service.guests(hotel=current_hotel(), now=now)
-        db.session.commit()  # the audit entry of the read
         return {"items": items, "counts": service.status_counts(items), "generated_at": now}
 
 
@@ -288,13 +277,12 @@ class Checkout(MethodView):
     @staff_required(Role.HOTEL_MANAGER)
     @hotel_access
     @blp.response(200, StaySchema)
+    @unit_of_work
     def post(self, hotel_id: int, stay_id: int):
         """Check the guest out; repeating it returns the ended stay unchanged."""
         stay = service.check_out(hotel=current_hotel(), stay_id=stay_id, by=current_staff())
         if stay is None:
-            db.session.rollback()
             abort(404, message="no such stay at this hotel")
-        db.session.commit()
         return stay
 
 
