@@ -28,17 +28,26 @@ def _setting(name: str, kind: str, default: float) -> float:
 
 
 def init_app(app: Flask) -> None:
-    """Register the marine API, the ``operators`` CLI, the periodic jobs and the ping hook."""
+    """Register the marine API and its errors, the ``operators`` CLI, the periodic jobs and the ping hook."""
+    from backend.cards.presented import CardRefused
     from backend.extensions import api
     from backend.marine import events, jobs, models  # noqa: F401  (register tables, jobs and emitters)
     from backend.marine.cli import operators_cli
-    from backend.marine.views import blp
+    from backend.marine.conditions import DepartureHeld, OverrideForbidden
+    from backend.marine.service import CapacityReached, TripConflict
+    from backend.marine.views import blp, card_refused, departure_held
+    from backend.web.transactions import answer, translate
 
     for name, (kind, default) in SETTINGS.items():
         app.config.setdefault(name, _setting(name, kind, default))
     api.spec.components.security_scheme(
         "stationToken", {"type": "http", "scheme": "bearer",
                          "description": "A sea-condition station's token from POST /api/v1/marine/stations"})
+    answer(app, CardRefused, card_refused, blueprint=blp)  # (a refused card's CardThrottled: cards.init_app)
+    answer(app, DepartureHeld, departure_held, blueprint=blp)
+    translate(app, OverrideForbidden, 403, blueprint=blp)
+    translate(app, TripConflict, 409, blueprint=blp)
+    translate(app, CapacityReached, 409, blueprint=blp)
     api.register_blueprint(blp)
     app.cli.add_command(operators_cli)
     events.register()

@@ -44,6 +44,7 @@ from backend.marine.schemas import (
     TripSchema,
 )
 from backend.models_base import utcnow
+from backend.web.transactions import unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,10 +95,17 @@ def _statuses(args: dict) -> tuple[str, ...] | None:
     return tuple(s.strip() for s in args["status"].split(",") if s.strip())
 
 
-def _refusal(exc: CardRefused):
+def card_refused(exc: CardRefused):  # noqa: ANN201
+    """A refused boarding scan: 422 with the reason code, naming the body field it concerns (marine.init_app)."""
     body = {"code": 422, "status": "Unprocessable Entity", "message": exc.message, "reason": exc.reason,
             "errors": {exc.field or "card_token": [f"{exc.reason}: {exc.message}"]}}
     return jsonify(BoardingRefusalSchema().dump(body)), 422
+
+
+def departure_held(exc: conditions.DepartureHeld):  # noqa: ANN201
+    """A held departure: 409 naming the marine warning near the pier (marine.init_app)."""
+    return jsonify(HoldSchema().dump({"code": 409, "status": "Conflict", "message": str(exc),
+                                      "warning": exc.hold.as_dict()})), 409
 
 
 # --- operators (admin) ------------------------------------------------------------------------
@@ -117,11 +125,10 @@ class Operators(MethodView):
     @staff_required(Role.ADMIN)
     @blp.arguments(OperatorInputSchema)
     @blp.response(201, OperatorSchema)
+    @unit_of_work
     def post(self, body: dict):
         """Register an operator (admin); ``flask operators create`` does the same."""
-        operator = service.create_operator(name=body["name"], licence=body.get("licence"))
-        db.session.commit()
-        return operator
+        return service.create_operator(name=body["name"], licence=body.get("licence"))
 
 
 # --- trips ------------------------------------------------------------------------------------
@@ -143,6 +150,7 @@ class Trips(MethodView):
     @staff_required(OPERATOR)
     @blp.arguments(TripInputSchema)
     @blp.response(201, TripSchema)
+    @unit_of_work
     def post(self, body: dict):
         """Register a trip at the pier (an operator's staff, for their operator; an admin names ``operator_id``)."""
         staff = current_staff()
@@ -161,7 +169,6 @@ class Trips(MethodView):
                 abort(403, message="your account is not bound to an operator")
         fields = {k: v for k, v in body.items() if k != "operator_id"}
         trip = service.create_trip(operator=operator, by=staff, **fields)
-        db.session.commit()
         return service.trip_view(trip)
 
 
@@ -210,12 +217,11 @@ class TripById(MethodView):
     @staff_required(*READERS)
     @trip_access
     @blp.response(200, TripDetailSchema)
+    @unit_of_work  # the audit entry of the read
     def get(self, trip_id: int):
         """The trip with its passengers and their last fixes (dispatcher, admin, its operator); audited."""
         trip = current_trip()
-        view = {**service.trip_view(trip), "passengers": service.read_manifest(trip)}
-        db.session.commit()  # the audit entry of the read
-        return view
+        return {**service.trip_view(trip), "passengers": service.read_manifest(trip)}
 
 
 @blp.route("/trips/<int:trip_id>/passengers")
@@ -230,24 +236,13 @@ class Passengers(MethodView):
     @blp.alt_response(422, schema=BoardingRefusalSchema, description="The card is refused (`reason` says why)")
     @blp.alt_response(409, description="The boat is full, or the trip has left")
     @blp.alt_response(429, description="Too many wrong card id and passport pairs")
+    @unit_of_work(keep_on=(CardRefused, CardThrottled))  # a refused card keeps the throttle's count
     def post(self, body: dict, trip_id: int):
         """Scan a card aboard: its QR (``card_token``) or its id with the passport number."""
         staff = current_staff()
-        try:
-            card = service.check_card(card_token=body.get("card_token"), card_id=body.get("card_id"),
-                                      passport_number=body.get("passport_number"), by=staff)
-        except CardRefused as exc:
-            db.session.commit()  # the throttle's count
-            return _refusal(exc)
-        except CardThrottled as exc:
-            db.session.commit()
-            abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
-        try:
-            result = service.board(trip=current_trip(), card=card, by=staff)
-        except (service.TripConflict, service.CapacityReached) as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
+        card = service.check_card(card_token=body.get("card_token"), card_id=body.get("card_id"),
+                                  passport_number=body.get("passport_number"), by=staff)
+        result = service.board(trip=current_trip(), card=card, by=staff)
         passenger = result.passenger
         tourist = passenger.card.tourist
         aboard, _ = service.head_counts([trip_id])[trip_id]
@@ -263,13 +258,12 @@ class Ashore(MethodView):
     @staff_required(OPERATOR)
     @trip_access
     @blp.response(200, BoardingSchema)
+    @unit_of_work
     def post(self, trip_id: int, card_id: str):
         """The passenger is ashore; repeating it changes nothing. 404: the card is not on this manifest."""
         passenger = service.scan_ashore(trip=current_trip(), card_id=card_id, by=current_staff())
         if passenger is None:
-            db.session.rollback()
             abort(404, message="this card is not on the trip's manifest")
-        db.session.commit()
         tourist = passenger.card.tourist
         aboard, _ = service.head_counts([trip_id])[trip_id]
         return {"card_id": passenger.card_id, "full_name": tourist.full_name, "nationality": tourist.nationality,
@@ -287,23 +281,12 @@ class Depart(MethodView):
     @blp.response(200, TripSchema)
     @blp.alt_response(409, schema=HoldSchema, description="Held by a marine warning near the pier (or returned)")
     @blp.alt_response(403, description="Only an admin may override a hold")
+    @unit_of_work(keep_on=(conditions.DepartureHeld,))  # the audit entry of the held departure (trip unchanged)
     def post(self, body: dict, trip_id: int):
         """Status ``at_sea``; held (409 naming the warning) while a marine warning covers the pier, unless an
         admin sends ``override_reason`` (audited)."""
-        try:
-            trip = service.depart(trip=current_trip(), by=current_staff(), override_reason=body.get("override_reason"),
-                                  may_override=_is_admin())
-        except conditions.DepartureHeld as exc:
-            db.session.commit()  # the audit entry of the held departure (the trip is unchanged)
-            return jsonify(HoldSchema().dump({"code": 409, "status": "Conflict", "message": str(exc),
-                                              "warning": exc.hold.as_dict()})), 409
-        except conditions.OverrideForbidden as exc:
-            db.session.rollback()
-            abort(403, message=str(exc))
-        except service.TripConflict as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
+        trip = service.depart(trip=current_trip(), by=current_staff(), override_reason=body.get("override_reason"),
+                              may_override=_is_admin())
         return service.trip_view(trip)
 
 
@@ -315,14 +298,10 @@ class Return(MethodView):
     @trip_access
     @blp.response(200, TripSchema)
     @blp.alt_response(409, description="The trip has not departed")
+    @unit_of_work
     def post(self, trip_id: int):
         """Status ``returned``; each passenger not scanned ashore raises ``passenger_unaccounted`` at once."""
-        try:
-            trip, _ = service.return_trip(trip=current_trip(), by=current_staff())
-        except service.TripConflict as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
+        trip, _ = service.return_trip(trip=current_trip(), by=current_staff())
         return service.trip_view(trip)
 
 
@@ -335,6 +314,7 @@ class Stations(MethodView):
     @staff_required(Role.ADMIN)
     @blp.arguments(StationInputSchema)
     @blp.response(201, StationCreatedSchema)
+    @unit_of_work
     def post(self, body: dict):
         """Register a station (admin); its token is in this reply only."""
         if body.get("zone_id") is not None:
@@ -343,7 +323,6 @@ class Stations(MethodView):
             if db.session.get(Zone, body["zone_id"]) is None:
                 abort(422, message="no such zone", errors={"json": {"zone_id": ["no such zone"]}})
         station, token = conditions.create_station(**body)
-        db.session.commit()
         return {"id": station.id, "name": station.name, "lat": station.lat, "lon": station.lon,
                 "zone_id": station.zone_id, "station_token": token}
 
@@ -356,13 +335,13 @@ class Observations(MethodView):
     @blp.response(201, ObservationSchema)
     @blp.alt_response(401, description="Missing or invalid station token")
     @blp.doc(security=STATION_SECURITY)
+    @unit_of_work
     def post(self, body: dict):
         """Report sea conditions (``Authorization: Bearer <station_token>``)."""
         station = conditions.station_for_token(bearer_token())
         if station is None:
             abort(401, message="missing or invalid station token", headers={"WWW-Authenticate": 'Bearer realm="station"'})
         obs, warning = conditions.record_observation(station=station, **body)
-        db.session.commit()
         return {"id": obs.id, "station_id": station.id, "observed_at": obs.observed_at,
                 "wave_height_m": obs.wave_height_m, "wind_speed_mps": obs.wind_speed_mps, "gust_mps": obs.gust_mps,
                 "flag": obs.flag,
