@@ -30,10 +30,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the mobile API blueprint, its Basic-auth scheme (OwnTracks) and ``flask simulate``."""
+    """Register the mobile API blueprint and its errors, its Basic-auth scheme (OwnTracks) and ``flask simulate``."""
     from backend.extensions import api
+    from backend.web.transactions import retry_after, translate
+    from mobile_api.service import CannotCancel, CardNotEnrollable, EnrollmentRefused, EnrollmentThrottled
     from mobile_api.simulator import simulate_command
     from mobile_api.views import blp
+    from notifications.webpush import SubscriptionRefused, SubscriptionTaken
+
+    translate(app, EnrollmentThrottled, 429, blueprint=blp, headers=retry_after)
+    translate(app, EnrollmentRefused, 401, blueprint=blp)
+    translate(app, CardNotEnrollable, 403, blueprint=blp)
+    translate(app, CannotCancel, 409, blueprint=blp)
+    translate(app, SubscriptionRefused, 422, blueprint=blp, errors=lambda exc: {"json": exc.errors})
+    translate(app, SubscriptionTaken, 409, blueprint=blp)
 
     api.spec.components.security_scheme(
         "ownTracksBasic", {"type": "http", "scheme": "basic",

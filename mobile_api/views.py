@@ -33,6 +33,7 @@ from backend.tracking.devices import (
 from backend.tracking.models import Device
 from backend.tracking.service import CardNotTrackable, PingInput
 from backend.tracking.writer import DeviceRefused, Recorded, WriterBusy
+from backend.web.transactions import unit_of_work
 from mobile_api import osmand, owntracks, service
 from mobile_api.schemas import (
     EnrollmentSchema,
@@ -75,26 +76,17 @@ class Enroll(MethodView):
     @blp.alt_response(401, description="Unknown card or wrong enrollment code")
     @blp.alt_response(403, description="The card is closed, revoked or expired")
     @blp.alt_response(429, description="Too many wrong codes for this card or from this address")
+    @unit_of_work(keep_on=(service.EnrollmentThrottled, service.EnrollmentRefused, service.CardNotEnrollable))
     def post(self, body: dict[str, Any]):
         """Enroll with the card id and enrollment code; returns the device token (keep it secret).
 
-        A card keeps up to three phones; enrolling a fourth revokes the least recently seen.
+        A card keeps up to three phones; enrolling a fourth revokes the least recently seen. A
+        refusal keeps its failure count (and the throttle's state): it is committed too.
         """
-        try:
-            result = service.enroll(card_id=body["card_id"], code=body["enrollment_code"],
-                                    platform=body["platform"], push_token=body["push_token"],
-                                    language=body["language"], client_addr=request.remote_addr)
-        except service.EnrollmentThrottled as exc:
-            db.session.commit()
-            abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
-        except service.EnrollmentRefused as exc:
-            db.session.commit()  # keep the failure count
-            abort(401, message=str(exc))
-        except service.CardNotEnrollable as exc:
-            db.session.commit()
-            abort(403, message=str(exc))
+        result = service.enroll(card_id=body["card_id"], code=body["enrollment_code"],
+                                platform=body["platform"], push_token=body["push_token"],
+                                language=body["language"], client_addr=request.remote_addr)
         device = result.device
-        db.session.commit()
         return {"device_id": device.id, "device_token": result.device_token, "osmand_id": device.osmand_id,
                 "ping_interval_s": service.next_ping_in_s(result.card.id, None), "card_id": result.card.id,
                 "devices": service.active_devices(result.card.id), "revoked_device_ids": result.revoked_device_ids}
@@ -186,6 +178,7 @@ class Pings(MethodView):
         Bad pings are listed in ``rejected`` and never drop the good ones; a batch without a
         single valid ping is refused with 422 (and changes nothing).
         """
+        # no unit of work: the request's session is given back, the group-commit writer stores the pings
         good, rejected = _validate_pings(body["pings"])
         if not good:
             _no_valid_ping(rejected)
@@ -202,15 +195,17 @@ class Pings(MethodView):
 
 # --- SOS -----------------------------------------------------------------------------------
 
+@unit_of_work  # committed before the app hears back: nothing acknowledged is lost
+def _sos_attempt(sos: service.SosInput, source: str) -> service.SosOutcome:
+    return service.raise_sos(device=current_device(), card=current_card(), sos=sos, source=source)
+
+
 def _raise_sos(sos: service.SosInput, source: str) -> service.SosOutcome:
-    """Raise the SOS and commit before answering; a concurrent duplicate is read back."""
+    """Raise the SOS, committed before answering; a concurrent duplicate (rolled back) is read back."""
     for attempt in range(_SOS_ATTEMPTS):
         try:
-            outcome = service.raise_sos(device=current_device(), card=current_card(), sos=sos, source=source)
-            db.session.commit()
-            return outcome
+            return _sos_attempt(sos, source)
         except service.SosRace:
-            db.session.rollback()
             if attempt == _SOS_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
@@ -274,14 +269,14 @@ class SosCancel(MethodView):
     @blp.alt_response(409, description="The SOS is already resolved")
     def post(self, body: dict[str, Any], incident_id: int):
         """Cancel the SOS (e.g. pressed by mistake); cancelling twice is fine."""
-        incident = _own_sos(incident_id)
-        try:
-            service.cancel_sos(device=current_device(), incident=incident, reason=body.get("reason"))
-        except service.CannotCancel as exc:
-            db.session.rollback()
-            abort(409, message=str(exc))
-        db.session.commit()
-        return _sos_status(incident)
+        return _sos_status(_cancel_sos(incident_id, reason=body.get("reason")))
+
+
+@unit_of_work  # committed before the status is read back for the reply (as the dispatcher sees it)
+def _cancel_sos(incident_id: int, *, reason: str | None) -> Any:
+    incident = _own_sos(incident_id)
+    service.cancel_sos(device=current_device(), incident=incident, reason=reason)
+    return incident
 
 
 # --- push token, me ------------------------------------------------------------------------
@@ -293,10 +288,10 @@ class PushToken(MethodView):
     @device_required
     @blp.arguments(PushTokenSchema)
     @blp.response(200, PushTokenResultSchema)
+    @unit_of_work
     def put(self, body: dict[str, Any]):
         """Register (or clear, with null) the FCM token push messages are sent to."""
         device = service.set_push_token(device=current_device(), push_token=body["push_token"])
-        db.session.commit()
         return {"device_id": device.id, "push_enabled": device.push_token is not None}
 
 
@@ -322,35 +317,33 @@ class WebPush(MethodView):
     @blp.alt_response(422, description="Endpoint not on an allowed push service, or bad keys")
     def put(self, body: dict[str, Any]):
         """Store this phone's subscription (replacing its previous one); every later message is also pushed there."""
-        device = current_device()
-        for attempt in range(2):  # a concurrent PUT of the same subscription: read it back once
+        for attempt in range(2):  # a concurrent PUT of the same subscription (rolled back): read it back once
             try:
-                webpush.subscribe(device=device, endpoint=body["endpoint"], p256dh=body["keys"]["p256dh"],
-                                  auth=body["keys"]["auth"])
-                db.session.commit()
+                device = _subscribe(body)
                 break
-            except webpush.SubscriptionRefused as exc:
-                db.session.rollback()
-                abort(422, message=str(exc), errors={"json": exc.errors})
-            except webpush.SubscriptionTaken as exc:
-                db.session.rollback()
-                abort(409, message=str(exc))
             except IntegrityError:
-                db.session.rollback()
                 if attempt:
                     abort(409, message="the subscription changed at the same time: send it again")
-                device = current_device()
         return {"device_id": device.id, "webpush_enabled": True,
                 "endpoint_host": urlsplit(body["endpoint"]).hostname}
 
     @device_required
     @blp.response(204)
     @blp.alt_response(401, description="Missing or invalid device token")
+    @unit_of_work
     def delete(self):
         """Stop Web Push to this phone (its own subscription only); fine when there is none."""
         webpush.unsubscribe(device=current_device())
-        db.session.commit()
         return None
+
+
+@unit_of_work
+def _subscribe(body: dict[str, Any]) -> Device:
+    """Store the subscription (refusals: mobile_api.init_app); the device, read again after a rolled-back race."""
+    device = current_device()
+    webpush.subscribe(device=device, endpoint=body["endpoint"], p256dh=body["keys"]["p256dh"],
+                      auth=body["keys"]["auth"])
+    return device
 
 
 @blp.route("/me")
@@ -369,9 +362,13 @@ class Me(MethodView):
     @blp.alt_response(422, description="Not a supported language (GET /api/v1/languages)")
     def patch(self, body: dict[str, Any]):
         """Choose the language of every later message to this phone (push, broadcasts, SOS updates)."""
-        service.set_language(device=current_device(), language=body["language"])
-        db.session.commit()
+        _set_language(body["language"])
         return service.me(device=current_device(), card=current_card())
+
+
+@unit_of_work  # committed before the reply is read (as before: the reply shows what is stored)
+def _set_language(language: str) -> None:
+    service.set_language(device=current_device(), language=language)
 
 
 # --- OwnTracks -----------------------------------------------------------------------------
@@ -441,6 +438,7 @@ class OwnTracks(MethodView):
                                    "another _type, an empty or malformed body (each is logged)")
     @blp.alt_response(401, description="Wrong device id or token")
     @blp.alt_response(503, description="The database could not store the locations in time: the app sends them again")
+    @unit_of_work  # the device's last contact (pings themselves: the group-commit writer)
     def post(self):
         """Store OwnTracks ``location`` messages as pings (vel km/h, tst epoch s); answer everything else ``[]``.
 
@@ -474,7 +472,6 @@ class OwnTracks(MethodView):
         if pings:
             return _store_owntracks(pings)
         service.touch(device)
-        db.session.commit()
         return []
 
 
@@ -510,6 +507,7 @@ def _osmand_device(osmand_id: str) -> None:
 class OsmAnd(MethodView):
     """Traccar Client (or OsmAnd) with the ``osmand_id`` as its device identifier."""
 
+    @unit_of_work  # the device's last contact; each SOS is committed on its own first, pings by the writer
     def _handle(self):
         try:
             message = _osmand_message()
@@ -540,7 +538,6 @@ class OsmAnd(MethodView):
             result = _store(pings, "osmand")
         elif not alarms:
             service.touch(device)
-        db.session.commit()
         return {"accepted": result.accepted if result else 0, "duplicates": result.duplicates if result else 0,
                 "sos": bool(alarms), "rejected": errors}
 
