@@ -10,6 +10,7 @@ from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
 from backend.extensions import db
 from backend.tracking.devices import current_card, current_device, device_required
+from backend.web.transactions import unit_of_work
 from notifications import broadcasts, cap, messages, outbox
 from notifications.schemas import (
     BroadcastCreatedSchema,
@@ -57,22 +58,18 @@ class Broadcasts(MethodView):
     @blp.arguments(BroadcastCreateSchema)
     @blp.response(201, BroadcastCreatedSchema)
     @blp.alt_response(422, description="Invalid broadcast, polygon or unknown zone")
+    @unit_of_work
     def post(self, body: dict):
         """Send a broadcast to every tracked tourist inside the area (dispatcher, admin)."""
         area = body["area"]
-        try:
-            broadcast = broadcasts.create_broadcast(
-                template=body.get("template"), headline=body.get("headline"), message=body.get("message"),
-                instruction=body.get("instruction"), language=body["language"],
-                translations=body.get("translations"), severity=body.get("severity"),
-                urgency=body.get("urgency"), certainty=body.get("certainty"), category=body.get("category"),
-                event=body.get("event"), area=area.get("polygon"), zone_id=area.get("zone_id"),
-                area_desc=body.get("area_desc"), expires_at=body.get("expires_at"),
-                created_by=current_staff().id)
-        except broadcasts.AreaError as exc:
-            db.session.rollback()
-            abort(422, message=str(exc), errors={"json": {"area": [str(exc)]}})
-        db.session.commit()
+        broadcast = broadcasts.create_broadcast(
+            template=body.get("template"), headline=body.get("headline"), message=body.get("message"),
+            instruction=body.get("instruction"), language=body["language"],
+            translations=body.get("translations"), severity=body.get("severity"),
+            urgency=body.get("urgency"), certainty=body.get("certainty"), category=body.get("category"),
+            event=body.get("event"), area=area.get("polygon"), zone_id=area.get("zone_id"),
+            area_desc=body.get("area_desc"), expires_at=body.get("expires_at"),
+            created_by=current_staff().id)
         return {"id": broadcast.id, "recipients": broadcast.recipients,
                 "cap_url": public_url(f"/api/v1/broadcasts/{broadcast.id}/cap.xml")}
 
@@ -113,10 +110,7 @@ class BroadcastPreview(MethodView):
         Changes nothing: no broadcast, no message, no audit entry.
         """
         area = body["area"]
-        try:
-            return broadcasts.preview(area=area.get("polygon"), zone_id=area.get("zone_id"))
-        except broadcasts.AreaError as exc:
-            abort(422, message=str(exc), errors={"json": {"area": [str(exc)]}})
+        return broadcasts.preview(area=area.get("polygon"), zone_id=area.get("zone_id"))
 
 
 @blp.route("/active")
@@ -146,12 +140,10 @@ class BroadcastCancel(MethodView):
 
     @staff_required(Role.DISPATCHER)
     @blp.response(200, BroadcastSchema)
+    @unit_of_work
     def post(self, broadcast_id: int):
         """Cancel: no longer active; messages not yet pushed are not pushed (dispatcher, admin)."""
-        broadcast = broadcasts.cancel_broadcast(broadcast=_broadcast_or_404(broadcast_id),
-                                                cancelled_by=current_staff().id)
-        db.session.commit()
-        return broadcast
+        return broadcasts.cancel_broadcast(broadcast=_broadcast_or_404(broadcast_id), cancelled_by=current_staff().id)
 
 
 @blp.route("/<int:broadcast_id>/cap.xml")
