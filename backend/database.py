@@ -84,10 +84,32 @@ def lower(column: Any) -> ColumnElement[Any]:
     return func.pts_lower(column) if db.session.get_bind().dialect.name == "sqlite" else func.lower(column)
 
 
+def _begin_before_savepoint(connection: Any, _name: str) -> None:
+    """Open the transaction a SAVEPOINT is to be nested in, which pysqlite has not begun yet (SQLite).
+
+    pysqlite begins a transaction only just before a write (INSERT, UPDATE, DELETE), so the reads
+    that precede it run outside one. A ``session.begin_nested()`` as the transaction's first write
+    would then emit its SAVEPOINT outside any transaction, SQLite makes that savepoint the
+    transaction itself, and releasing it commits for good: a later rollback of the request (the
+    unit of work's) would not undo it. The transaction is begun here instead, ``IMMEDIATE``
+    (the write lock at once, waiting the busy timeout like any write), since a savepoint is opened
+    to write.
+
+    (SQLAlchemy's documented recipe — ``isolation_level=None`` and ``BEGIN`` on every begin — also
+    puts the reads in the transaction: a request that reads, then writes after another connection
+    committed, fails at once with SQLITE_BUSY (a stale WAL snapshot cannot take the write lock, the
+    busy timeout does not apply), so concurrent writers would get 503s. Not used, for that.)
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
 def bind_engine_events(engine: Engine) -> None:
-    """Attach the SpatiaLite loader to a SQLite engine (no-op for PostgreSQL)."""
+    """Attach the SpatiaLite loader and the savepoints' BEGIN to a SQLite engine (no-op for PostgreSQL)."""
     if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _on_sqlite_connect):
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
 
 
 def is_postgres() -> bool:

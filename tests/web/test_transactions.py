@@ -41,6 +41,22 @@ def test_a_view_s_changes_commit_when_it_returns_and_roll_back_when_it_raises(ap
         assert list(db.session.scalars(select(Zone.slug))) == ["kept"]
 
 
+@unit_of_work
+def _create_zone_then_fail(slug: str) -> None:
+    service.create_zone(geometry=AREA, properties={"name": slug, "kind": "caution", "severity": "medium",
+                                                   "slug": slug})  # flushed inside a savepoint, released
+    raise RuntimeError("a later step fails")
+
+
+def test_a_released_savepoint_is_rolled_back_with_its_transaction(app):
+    """SQLite: a savepoint that is the transaction's first write no longer commits on its own."""
+    with app.test_request_context():
+        with pytest.raises(RuntimeError):
+            _create_zone_then_fail("first-write")
+    with app.app_context():
+        assert list(db.session.scalars(select(Zone.slug))) == []
+
+
 def test_a_registered_domain_exception_is_the_api_s_json_error(app, client, auth):
     headers = auth.headers("admin")
     body = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in
