@@ -76,12 +76,12 @@ class Enroll(MethodView):
     @blp.alt_response(401, description="Unknown card or wrong enrollment code")
     @blp.alt_response(403, description="The card is closed, revoked or expired")
     @blp.alt_response(429, description="Too many wrong codes for this card or from this address")
+    # a refusal keeps its failure count (the throttle's state): committed too, then answered
     @unit_of_work(keep_on=(service.EnrollmentThrottled, service.EnrollmentRefused, service.CardNotEnrollable))
     def post(self, body: dict[str, Any]):
         """Enroll with the card id and enrollment code; returns the device token (keep it secret).
 
-        A card keeps up to three phones; enrolling a fourth revokes the least recently seen. A
-        refusal keeps its failure count (and the throttle's state): it is committed too.
+        A card keeps up to three phones; enrolling a fourth revokes the least recently seen.
         """
         result = service.enroll(card_id=body["card_id"], code=body["enrollment_code"],
                                 platform=body["platform"], push_token=body["push_token"],

@@ -17,7 +17,8 @@ def init_app(app: Flask) -> None:
 
     translate(app, BadCursor, 422, blueprint=blp, message="the cursor is not one of this list",
               errors=lambda exc: {"query": {"cursor": [str(exc)]}})
-    translate(app, CardInputError, 422, blueprint=blp, message="the card cannot be issued", errors=lambda exc: {"json": exc.errors})
+    translate(app, CardInputError, 422, blueprint=blp, message="the card cannot be issued",
+              errors=lambda exc: {"json": exc.errors})
     translate(app, CardStateError, 409, blueprint=blp)
     translate(app, CardThrottled, 429, headers=retry_after)  # at every desk a card is presented to (hotel, pier)
     api.register_blueprint(blp)

@@ -15,8 +15,10 @@ def init_app(app: Flask) -> None:
 
     translate(app, IncidentNotFound, 404, blueprint=blp, message=lambda exc: f"no incident {exc.args[0]}")
     translate(app, InvalidTransition, 409, blueprint=blp)
-    translate(app, UnknownCard, 422, blueprint=blp, message="unknown card", errors=lambda _: {"json": {"card_id": ["no card has this id"]}})
-    translate(app, UnknownUnit, 422, blueprint=blp, message="unknown unit", errors=lambda _: {"json": {"unit_id": ["no unit has this id"]}})
+    translate(app, UnknownCard, 422, blueprint=blp, message="unknown card",
+              errors=lambda _: {"json": {"card_id": ["no card has this id"]}})
+    translate(app, UnknownUnit, 422, blueprint=blp, message="unknown unit",
+              errors=lambda _: {"json": {"unit_id": ["no unit has this id"]}})
     translate(app, UnitNameTaken, 409, blueprint=blp, message=lambda exc: f"a unit named {exc.args[0]!r} exists")
     translate(app, UnknownZone, 404, blueprint=blp, message=lambda exc: f"no zone {exc.args[0]}")
     translate(app, NotADangerZone, 422, blueprint=blp, message="only danger zones raise danger alerts",

@@ -50,9 +50,8 @@ def _create_zone_then_fail(slug: str) -> None:
 
 def test_a_released_savepoint_is_rolled_back_with_its_transaction(app):
     """SQLite: a savepoint that is the transaction's first write no longer commits on its own."""
-    with app.test_request_context():
-        with pytest.raises(RuntimeError):
-            _create_zone_then_fail("first-write")
+    with app.test_request_context(), pytest.raises(RuntimeError):
+        _create_zone_then_fail("first-write")
     with app.app_context():
         assert list(db.session.scalars(select(Zone.slug))) == []
 
