@@ -150,26 +150,29 @@ class Trips(MethodView):
     @staff_required(OPERATOR)
     @blp.arguments(TripInputSchema)
     @blp.response(201, TripSchema)
-    @unit_of_work
     def post(self, body: dict):
         """Register a trip at the pier (an operator's staff, for their operator; an admin names ``operator_id``)."""
-        staff = current_staff()
-        if staff.role == Role.ADMIN.value:
-            if "operator_id" not in body:
-                abort(422, message="an admin names the trip's operator",
-                      errors={"json": {"operator_id": ["Missing data for required field."]}})
-            operator = service.get_operator(body["operator_id"])
-            if operator is None:
-                abort(422, message="no such operator", errors={"json": {"operator_id": ["no such operator"]}})
-        else:
-            if body.get("operator_id") not in (None, staff.operator_id):
-                abort(403, message="you may only register trips of your own operator")
-            operator = service.get_operator(staff.operator_id)
-            if operator is None:
-                abort(403, message="your account is not bound to an operator")
-        fields = {k: v for k, v in body.items() if k != "operator_id"}
-        trip = service.create_trip(operator=operator, by=staff, **fields)
-        return service.trip_view(trip)
+        return service.trip_view(_register_trip(body))
+
+
+@unit_of_work  # committed before the reply is read: its times as stored (UTC), not as sent
+def _register_trip(body: dict) -> Trip:
+    staff = current_staff()
+    if staff.role == Role.ADMIN.value:
+        if "operator_id" not in body:
+            abort(422, message="an admin names the trip's operator",
+                  errors={"json": {"operator_id": ["Missing data for required field."]}})
+        operator = service.get_operator(body["operator_id"])
+        if operator is None:
+            abort(422, message="no such operator", errors={"json": {"operator_id": ["no such operator"]}})
+    else:
+        if body.get("operator_id") not in (None, staff.operator_id):
+            abort(403, message="you may only register trips of your own operator")
+        operator = service.get_operator(staff.operator_id)
+        if operator is None:
+            abort(403, message="your account is not bound to an operator")
+    fields = {k: v for k, v in body.items() if k != "operator_id"}
+    return service.create_trip(operator=operator, by=staff, **fields)
 
 
 @blp.route("/trips.geojson")
@@ -335,18 +338,22 @@ class Observations(MethodView):
     @blp.response(201, ObservationSchema)
     @blp.alt_response(401, description="Missing or invalid station token")
     @blp.doc(security=STATION_SECURITY)
-    @unit_of_work
     def post(self, body: dict):
         """Report sea conditions (``Authorization: Bearer <station_token>``)."""
-        station = conditions.station_for_token(bearer_token())
-        if station is None:
-            abort(401, message="missing or invalid station token", headers={"WWW-Authenticate": 'Bearer realm="station"'})
-        obs, warning = conditions.record_observation(station=station, **body)
+        station, obs, warning = _record_observation(body)
         return {"id": obs.id, "station_id": station.id, "observed_at": obs.observed_at,
                 "wave_height_m": obs.wave_height_m, "wind_speed_mps": obs.wind_speed_mps, "gust_mps": obs.gust_mps,
                 "flag": obs.flag,
                 "warning": None if warning is None else {"reason": warning.reason,
                                                          "since": conditions.rfc3339(warning.since)}}
+
+
+@unit_of_work  # committed before the reply is read: its times as stored (UTC), not as sent
+def _record_observation(body: dict) -> tuple[Any, Any, Any]:
+    station = conditions.station_for_token(bearer_token())
+    if station is None:
+        abort(401, message="missing or invalid station token", headers={"WWW-Authenticate": 'Bearer realm="station"'})
+    return (station, *conditions.record_observation(station=station, **body))
 
 
 @blp.route("/conditions")
