@@ -100,9 +100,8 @@ def _begin_before_savepoint(connection: Any, _name: str) -> None:
     committed, fails at once with SQLITE_BUSY (a stale WAL snapshot cannot take the write lock, the
     busy timeout does not apply), so concurrent writers would get 503s. Not used, for that.)
     """
-    dbapi_connection = connection.connection.dbapi_connection
-    if not dbapi_connection.in_transaction:
-        dbapi_connection.execute("BEGIN IMMEDIATE")
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # through SQLAlchemy: a busy database is its OperationalError (503)
 
 
 def bind_engine_events(engine: Engine) -> None:
