@@ -101,7 +101,7 @@ def _begin_before_savepoint(connection: Any, _name: str) -> None:
     busy timeout does not apply), so concurrent writers would get 503s. Not used, for that.)
     """
     if not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # through SQLAlchemy: a busy database is its OperationalError (503)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # via SQLAlchemy: a busy database is its OperationalError (503)
 
 
 def bind_engine_events(engine: Engine) -> None:
