@@ -32,10 +32,13 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the mobile API blueprint and its errors, its Basic-auth scheme (OwnTracks) and ``flask simulate``."""
     from backend.extensions import api
+    from backend.tracking.service import CardNotTrackable
+    from backend.tracking.writer import DeviceRefused, WriterBusy
     from backend.web.transactions import retry_after, translate
+    from mobile_api.osmand import OsmAndError
     from mobile_api.service import CannotCancel, CardNotEnrollable, EnrollmentRefused, EnrollmentThrottled
     from mobile_api.simulator import simulate_command
-    from mobile_api.views import blp
+    from mobile_api.views import blp, retry_later
     from notifications.webpush import SubscriptionRefused, SubscriptionTaken
 
     translate(app, EnrollmentThrottled, 429, blueprint=blp, headers=retry_after)
@@ -44,6 +47,13 @@ def init_app(app: Flask) -> None:
     translate(app, CannotCancel, 409, blueprint=blp)
     translate(app, SubscriptionRefused, 422, blueprint=blp, errors=lambda exc: {"json": exc.errors})
     translate(app, SubscriptionTaken, 409, blueprint=blp)
+    # storing pings (the app's, Traccar Client's; OwnTracks answers refusals in its own protocol)
+    translate(app, DeviceRefused, 401, blueprint=blp, message="missing or invalid device token",
+              headers=lambda _: {"WWW-Authenticate": 'Bearer realm="device"'})
+    translate(app, CardNotTrackable, 403, blueprint=blp)
+    translate(app, WriterBusy, 503, blueprint=blp, headers=retry_later)
+    translate(app, OsmAndError, 422, blueprint=blp, message="not an OsmAnd position report",
+              errors=lambda exc: {"body": exc.errors})
 
     api.spec.components.security_scheme(
         "ownTracksBasic", {"type": "http", "scheme": "basic",

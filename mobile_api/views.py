@@ -32,7 +32,7 @@ from backend.tracking.devices import (
 )
 from backend.tracking.models import Device
 from backend.tracking.service import CardNotTrackable, PingInput
-from backend.tracking.writer import DeviceRefused, Recorded, WriterBusy
+from backend.tracking.writer import DeviceRefused, Recorded
 from backend.web.transactions import unit_of_work
 from mobile_api import osmand, owntracks, service
 from mobile_api.schemas import (
@@ -133,13 +133,15 @@ def _deadline() -> float:
     return g.get("arrived_at", time.monotonic()) + float(current_app.config.get("DB_UNAVAILABLE_AFTER_S", 4.5))
 
 
-def _retry_after() -> dict[str, str]:
+def retry_later(_exc: Any = None) -> dict[str, str]:
+    """The ``Retry-After`` of an answer the database could not give in time (the writer's 503)."""
     return {"Retry-After": str(current_app.config.get("DB_RETRY_AFTER_S", 5))}
 
 
 def _store(pings: list[PingInput], source: str, *, credential: DeviceCredential | None = None,
            screen_times: bool = False) -> Recorded:
-    """Record pings (group commit); 401 for a refused credential, 403 (nothing stored) for an ended card.
+    """Record pings (group commit); 401 for a refused credential, 403 (nothing stored) for an ended card,
+    503 when the writer could not store them in time (mobile_api.init_app answers these).
 
     Without ``credential`` the request's device was authenticated already (``g.device``).
     """
@@ -148,16 +150,8 @@ def _store(pings: list[PingInput], source: str, *, credential: DeviceCredential 
         db.session.close()  # give the connection back while the writer stores the group
     else:
         device_id = credential.device_id
-    try:
-        return service.record(device_id=device_id, pings=pings, source=source, credential=credential,
-                              screen_times=screen_times, deadline=_deadline())
-    except DeviceRefused:
-        unauthorized()
-        raise
-    except CardNotTrackable as exc:
-        abort(403, message=str(exc))
-    except WriterBusy as exc:
-        abort(503, message=str(exc), headers=_retry_after())
+    return service.record(device_id=device_id, pings=pings, source=source, credential=credential,
+                          screen_times=screen_times, deadline=_deadline())
 
 
 @blp.route("/pings")
@@ -412,7 +406,11 @@ def _owntracks_not_stored(reason: str, detail: Any = None) -> list:
 
 
 def _store_owntracks(pings: list[PingInput]) -> list:
-    """Store OwnTracks locations; 401 for a credential no longer honoured, 503 while the database is away."""
+    """Store OwnTracks locations; 401 for a credential no longer honoured, 503 while the database is away.
+
+    OwnTracks gets its protocol's own answers: a Basic challenge, and ``200 []`` for what is not
+    stored (the app would re-queue anything else); the 503 is the blueprint's (mobile_api.init_app).
+    """
     device_id = current_device().id
     db.session.close()  # give the connection back while the writer stores the group
     try:
@@ -421,9 +419,7 @@ def _store_owntracks(pings: list[PingInput]) -> list:
         unauthorized(realm="owntracks", scheme="Basic")
     except CardNotTrackable as exc:  # the card ended since the request was admitted
         return _owntracks_not_stored(f"{len(pings)} location(s): {exc}")
-    except WriterBusy as exc:  # not stored yet: the app keeps the message and sends it again
-        abort(503, message=str(exc), headers=_retry_after())
-    return []
+    return []  # (WriterBusy, not stored yet: the 503; the app keeps the message and sends it again)
 
 
 @blp.route("/owntracks")
@@ -509,10 +505,7 @@ class OsmAnd(MethodView):
 
     @unit_of_work  # the device's last contact; each SOS is committed on its own first, pings by the writer
     def _handle(self):
-        try:
-            message = _osmand_message()
-        except osmand.OsmAndError as exc:
-            abort(422, message="not an OsmAnd position report", errors={"body": exc.errors})
+        message = _osmand_message()  # OsmAndError: 422 (mobile_api.init_app)
         _osmand_device(message.osmand_id)
         device, card = current_device(), current_card()
         errors = dict(message.errors)
