@@ -8,7 +8,6 @@ from flask_smorest import Blueprint, abort
 
 from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
-from backend.extensions import db
 from backend.tracking.devices import current_card, current_device, device_required
 from backend.web.transactions import unit_of_work
 from notifications import broadcasts, cap, messages, outbox

@@ -25,7 +25,6 @@ from backend.auth.schemas import (
     UserListSchema,
     UserSchema,
 )
-from backend.extensions import db
 from backend.web.transactions import unit_of_work
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff sign-in")
