@@ -10,7 +10,8 @@ from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
-from backend.models_base import UTCDateTime, utcnow
+from backend.models_base import UTCDateTime, enum_column, utcnow
+from backend.vocab import Severity
 
 
 class ZoneKind(StrEnum):
@@ -41,8 +42,8 @@ class Zone(db.Model):
     slug: Mapped[str | None] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     name_th: Mapped[str | None] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20), index=True)
-    severity: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[ZoneKind] = mapped_column(enum_column(ZoneKind, 20), index=True)
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity, 10))
     description: Mapped[str | None] = mapped_column(Text)
     advice: Mapped[str | None] = mapped_column(Text)
     season_months: Mapped[list[int] | None] = mapped_column(JSON)
@@ -70,7 +71,7 @@ class Facility(db.Model):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     name_th: Mapped[str | None] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[FacilityKind] = mapped_column(enum_column(FacilityKind, 20), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
     code: Mapped[str | None] = mapped_column(String(20))
     lat: Mapped[float]

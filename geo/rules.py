@@ -80,7 +80,7 @@ class RuleEvent:
         """
         if self.zone is None:
             return Severity.MEDIUM
-        if self.zone.severity == Severity.CRITICAL.value:
+        if self.zone.severity == Severity.CRITICAL:
             return Severity.CRITICAL
         if self.zone.season_months:
             month = self.fix.recorded_at.astimezone(THAILAND).month
@@ -243,7 +243,7 @@ def _conclude(previous: PreviousState | None, chain: list[Fix], base: int, point
         elif not in_area and now_in_area:
             events.append(RuleEvent("returned_area", fix, before))
         if danger is not None and danger != now_danger:
-            left = zones.get(danger) or ZoneRef(danger, "", Severity.LOW.value, None)
+            left = zones.get(danger) or ZoneRef(danger, "", Severity.LOW, None)
             events.append(RuleEvent("left_danger", fix, before, left))
         if now_danger is not None and now_danger != danger:
             events.append(RuleEvent("entered_danger", fix, before, zones[now_danger]))

@@ -10,10 +10,6 @@ from backend.vocab import Severity
 from geo.models import FacilityKind, ZoneKind
 from geo.validation import GeometryError, parse_zone_geometry
 
-ZONE_KINDS = [k.value for k in ZoneKind]
-SEVERITIES = [s.value for s in Severity]
-FACILITY_KINDS = [k.value for k in FacilityKind]
-
 
 class ZoneGeometryField(fields.Field):
     """A GeoJSON Polygon or MultiPolygon, checked and loaded as a shapely MultiPolygon."""
@@ -42,8 +38,8 @@ class ZonePropertiesSchema(Schema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     name_th = fields.String(allow_none=True, validate=validate.Length(max=200))
-    kind = fields.String(required=True, validate=validate.OneOf(ZONE_KINDS))
-    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    kind = fields.Enum(ZoneKind, by_value=fields.String, required=True)
+    severity = fields.Enum(Severity, by_value=fields.String, required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=2000))
     advice = fields.String(allow_none=True, validate=validate.Length(max=2000))
     season_months = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=12)),
@@ -113,7 +109,7 @@ class ZoneCollectionSchema(Schema):
 class ZoneQuerySchema(Schema):
     """Filters of the zone list."""
 
-    kind = fields.List(fields.String(validate=validate.OneOf(ZONE_KINDS)),
+    kind = fields.List(fields.Enum(ZoneKind, by_value=fields.String),
                        metadata={"description": "only zones of these kinds (repeatable)"})
 
 
@@ -122,7 +118,7 @@ class FacilityQuerySchema(Schema):
 
     lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
     lon = fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False)
-    kind = fields.List(fields.String(validate=validate.OneOf(FACILITY_KINDS)),
+    kind = fields.List(fields.Enum(FacilityKind, by_value=fields.String),
                        metadata={"description": "only facilities of these kinds (repeatable)"})
     limit = fields.Integer(validate=validate.Range(min=1, max=100),
                            metadata={"description": "at most this many (default 3 from a point, else all)"})

@@ -35,6 +35,7 @@ from backend.tracking.devices import DeviceCredential, token_hash
 from backend.tracking.models import Device, LatestPosition, Ping
 from backend.tracking.service import CardNotTrackable, PingInput, record_pings, time_error
 from backend.tracking.writer import Recorded, cards_with_open_incidents, ping_writer, touch_device
+from backend.vocab import SosCategory
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class SosInput:
     lon: float | None
     recorded_at: datetime | None
     accuracy_m: float | None = None
-    category: str | None = None
+    category: SosCategory | None = None
     note: str | None = None
     battery_pct: float | None = None
 
@@ -308,7 +309,7 @@ def _store_sos_position(device: Device, card: Card, client_id: str, lat: float, 
 def card_sos(*, card: Card, incident_id: int) -> Incident | None:
     """The card's own SOS incident with that id (None for anyone else's)."""
     incident = db.session.get(Incident, incident_id)
-    if incident is None or incident.card_id != card.id or incident.kind != IncidentKind.SOS.value:
+    if incident is None or incident.card_id != card.id or incident.kind != IncidentKind.SOS:
         return None
     return incident
 
@@ -319,14 +320,14 @@ def sos_closure(incident: Incident) -> dict[str, Any]:
     ``closed_by`` is ``dispatcher`` (the 191 center), ``tourist`` (cancelled from a phone) or
     ``system``; staff user names are sign-in names and are not shown to the public.
     """
-    if incident.status not in (IncidentStatus.RESOLVED.value, IncidentStatus.CANCELLED.value):
+    if incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.CANCELLED):
         return {"closed_at": None, "closed_by": None, "resolution": None}
     closing = db.session.scalar(
         select(IncidentEvent).where(IncidentEvent.incident_id == incident.id, IncidentEvent.type == incident.status)
         .order_by(IncidentEvent.seq.desc()).limit(1))
     actor = (closing.actor if closing else None) or ""
     by = "tourist" if actor.startswith("device:") else ("system" if actor in ("", "system") else "dispatcher")
-    closed_at = incident.resolved_at if incident.status == IncidentStatus.RESOLVED.value else incident.cancelled_at
+    closed_at = incident.resolved_at if incident.status == IncidentStatus.RESOLVED else incident.cancelled_at
     return {"closed_at": closed_at or (closing.at if closing else incident.updated_at), "closed_by": by,
             "resolution": incident.resolution}
 
@@ -336,9 +337,9 @@ def cancel_sos(*, device: Device, incident: Incident, reason: str | None) -> Inc
 
     Raises CannotCancel when the 191 center has already resolved it.
     """
-    if incident.status == IncidentStatus.CANCELLED.value:
+    if incident.status == IncidentStatus.CANCELLED:
         return incident
-    if incident.status == IncidentStatus.RESOLVED.value:
+    if incident.status == IncidentStatus.RESOLVED:
         raise CannotCancel("this SOS is already resolved")
     note = f"cancelled by the tourist: {reason}" if reason else "cancelled by the tourist"
     return dispatch.transition(incident, IncidentStatus.CANCELLED, actor=f"device:{device.id}", note=note)

@@ -188,7 +188,7 @@ def cards_inside(*, area: Any, now: datetime | None = None) -> list[Card]:
               .where(LatestPosition.lat.between(min_lat, max_lat), LatestPosition.lon.between(min_lon, max_lon),
                      func.ST_Intersects(func.ST_GeomFromText(area.wkt, SRID), LatestPosition.geom)))
     return list(db.session.scalars(
-        select(Card).where(Card.id.in_(inside), Card.status == CardStatus.ACTIVE.value, Card.expires_at > now)))
+        select(Card).where(Card.id.in_(inside), Card.status == CardStatus.ACTIVE, Card.expires_at > now)))
 
 
 def _recipient_devices(cards: list[Card]) -> dict[str, list[Device]]:
@@ -279,8 +279,8 @@ def cancel_broadcast(*, broadcast: Broadcast, cancelled_by: int | None) -> Broad
     if broadcast.cancelled_at is None:
         broadcast.cancelled_at, broadcast.cancelled_by = utcnow().replace(microsecond=0), cancelled_by
         db.session.execute(update(OutboxMessage).where(OutboxMessage.broadcast_id == broadcast.id,
-                                                       OutboxMessage.status == OutboxStatus.PENDING.value)
-                           .values(status=OutboxStatus.FAILED.value, last_error="broadcast cancelled"))
+                                                       OutboxMessage.status == OutboxStatus.PENDING)
+                           .values(status=OutboxStatus.FAILED, last_error="broadcast cancelled"))
         audit("broadcast.cancel", subject_type="broadcast", subject_id=broadcast.id)
     return broadcast
 

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
-from backend.models_base import UTCDateTime, utcnow
+from backend.models_base import UTCDateTime, enum_column, utcnow
 
 
 class OutboxStatus(StrEnum):
@@ -51,7 +51,8 @@ class OutboxMessage(db.Model):
     body: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING.value, index=True)
+    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus, 12), default=OutboxStatus.PENDING,
+                                                 index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     last_error: Mapped[str | None] = mapped_column(String(500))
@@ -129,7 +130,7 @@ class OutboxDelivery(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))  # webpush
-    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING.value)
+    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus, 12), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -63,7 +63,7 @@ Compose = Callable[[str], messages.Rendered]
 def target_devices(card: Card, *, include_ended: bool = False) -> list[Device]:
     """The card's devices that may receive messages (also those revoked with the card, for SOS)."""
     query = select(Device).where(Device.card_id == card.id).order_by(Device.created_at)
-    if not (include_ended and card.status != CardStatus.ACTIVE.value):
+    if not (include_ended and card.status != CardStatus.ACTIVE):
         query = query.where(Device.revoked_at.is_(None))
     return list(db.session.scalars(query))
 
@@ -105,9 +105,9 @@ def queue_webpush_deliveries(session: Session, *, event_keys: list[str]) -> None
     now = utcnow()
     when = literal(now, UTCDateTime())
     already = exists().where(OutboxDelivery.message_id == OutboxMessage.id, OutboxDelivery.channel == WEBPUSH)
-    rows = (select(OutboxMessage.id, literal(WEBPUSH), literal(OutboxStatus.PENDING.value), literal(0), when, when)
+    rows = (select(OutboxMessage.id, literal(WEBPUSH), literal(OutboxStatus.PENDING, OutboxDelivery.status.type), literal(0), when, when)
             .join(WebPushSubscription, WebPushSubscription.device_id == OutboxMessage.device_id)
-            .where(OutboxMessage.event_key.in_(event_keys), OutboxMessage.status == OutboxStatus.PENDING.value,
+            .where(OutboxMessage.event_key.in_(event_keys), OutboxMessage.status == OutboxStatus.PENDING,
                    ~already))
     session.execute(insert(OutboxDelivery).from_select(
         ["message_id", "channel", "status", "attempts", "next_attempt_at", "created_at"], rows))
@@ -132,7 +132,7 @@ def _row(*, card: Card, device: Device | None, topic: str, event_key: str, compo
     return {
         "card_id": card.id, "device_id": device.id if device else None, "topic": topic, "event_key": event_key,
         "language": rendered.language, "title": rendered.title[:300], "body": rendered.body,
-        "data": data or {}, "broadcast_id": broadcast_id, "status": OutboxStatus.PENDING.value, "attempts": 0,
+        "data": data or {}, "broadcast_id": broadcast_id, "status": OutboxStatus.PENDING, "attempts": 0,
         "next_attempt_at": now, "created_at": now, "expires_at": expires_at,
     }
 
@@ -202,7 +202,7 @@ def queue_card_expiry_notices(*, now: datetime | None = None, limit: int = 1000)
     window = timedelta(seconds=current_app.config.get("CARD_EXPIRY_NOTICE_S", 2 * 86400))
     already = exists().where(OutboxMessage.card_id == Card.id, OutboxMessage.topic == "card_expiring")
     cards = list(db.session.scalars(
-        select(Card).where(Card.status == CardStatus.ACTIVE.value, Card.expires_at > now,
+        select(Card).where(Card.status == CardStatus.ACTIVE, Card.expires_at > now,
                            Card.expires_at <= now + window, ~already).order_by(Card.expires_at).limit(limit)))
     for card in cards:
         expires_on = messages.local_date(card.expires_at)
@@ -255,7 +255,7 @@ def deliver_due(*, channel: push.PushChannel | None = None, webpush_channel: pus
 
 def _claim(limit: int, now: datetime) -> list[OutboxMessage]:
     query = (select(OutboxMessage)
-             .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
+             .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
              .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
     if is_postgres():
         query = query.with_for_update(skip_locked=True)  # held until the batch's outcomes commit
@@ -288,13 +288,13 @@ def deliver_batch(*, channel: push.PushChannel, limit: int = BATCH_SIZE) -> Coun
         for (row, device), result in zip(sendable, results, strict=True):
             _apply(row, result, answered,
                    forget=lambda d=device: forget_token(device_id=d.id, token=d.push_token))
-            counts[row.status if row.status != OutboxStatus.PENDING.value else "retry"] += 1
+            counts[row.status if row.status != OutboxStatus.PENDING else "retry"] += 1
     return counts
 
 
 def _claim_webpush(limit: int, now: datetime) -> list[OutboxDelivery]:
     query = (select(OutboxDelivery)
-             .where(OutboxDelivery.channel == WEBPUSH, OutboxDelivery.status == OutboxStatus.PENDING.value,
+             .where(OutboxDelivery.channel == WEBPUSH, OutboxDelivery.status == OutboxStatus.PENDING,
                     OutboxDelivery.next_attempt_at <= now)
              .order_by(OutboxDelivery.next_attempt_at, OutboxDelivery.id).limit(limit))
     if is_postgres():
@@ -336,7 +336,7 @@ def deliver_webpush_batch(*, channel: Callable[[], push.PushChannel], limit: int
         for (row, _, subscription), result in zip(sendable, results, strict=True):
             _apply(row, result, answered, forget=lambda s=subscription: webpush.forget_subscription(
                 device_id=s.device_id, endpoint=s.endpoint))
-            counts[row.status if row.status != OutboxStatus.PENDING.value else "retry"] += 1
+            counts[row.status if row.status != OutboxStatus.PENDING else "retry"] += 1
     return counts
 
 
@@ -350,7 +350,7 @@ def _request(row: OutboxMessage, device: Device, now: datetime) -> push.PushRequ
 
 
 def _finish(row: OutboxMessage | OutboxDelivery, status: OutboxStatus, error: str | None) -> None:
-    row.status = status.value
+    row.status = status
     row.last_error = error[:500] if error else None
 
 
@@ -360,7 +360,7 @@ def _apply(row: OutboxMessage | OutboxDelivery, result: push.PushResult, now: da
     row.attempts += 1
     outcome = result.outcome
     if outcome is push.Outcome.SENT:
-        row.status, row.sent_at, row.last_error = OutboxStatus.SENT.value, now, None
+        row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
         row.provider_message_id = (result.provider_message_id or "")[:300] or None
     elif outcome is push.Outcome.HELD:
         _finish(row, OutboxStatus.HELD, result.error)

@@ -60,7 +60,7 @@ def current_staff() -> User:
 
 def has_role(user: User, roles: tuple[Role, ...]) -> bool:
     """True when ``user`` holds one of ``roles``; admins hold every role."""
-    return user.role == Role.ADMIN.value or user.role in {r.value for r in roles}
+    return user.role == Role.ADMIN or user.role in roles
 
 
 def staff_required(*roles: Role) -> Callable[[F], F]:

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
-from backend.models_base import UTCDateTime, utcnow
+from backend.models_base import UTCDateTime, enum_column, utcnow
 
 
 class Role(StrEnum):
@@ -30,7 +30,7 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True, index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(enum_column(Role, 20))
     hotel_id: Mapped[int | None] = mapped_column(ForeignKey("hotels.id"), index=True)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("marine_operators.id"), index=True)
     full_name: Mapped[str | None] = mapped_column(String(200))

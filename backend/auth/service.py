@@ -74,7 +74,7 @@ def create_user(*, username: str, password: str, role: Role, hotel_id: int | Non
     else:  # a reset password (or role) ends every token issued before, as a deactivation does
         user.token_version = (user.token_version or 0) + 1
     user.password_hash = hash_password(password)
-    user.role = role.value
+    user.role = role
     user.hotel_id = hotel_id
     user.operator_id = operator_id
     user.full_name = full_name

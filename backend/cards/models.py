@@ -9,7 +9,7 @@ from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
-from backend.models_base import UTCDateTime, utcnow
+from backend.models_base import UTCDateTime, enum_column, utcnow
 
 
 class Checkpoint(StrEnum):
@@ -66,9 +66,9 @@ class Card(db.Model):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tourist_id: Mapped[int] = mapped_column(ForeignKey("tourists.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10), default=CardKind.TOURIST.value)
-    status: Mapped[str] = mapped_column(String(10), default=CardStatus.ACTIVE.value, index=True)
-    checkpoint: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[CardKind] = mapped_column(enum_column(CardKind, 10), default=CardKind.TOURIST)
+    status: Mapped[CardStatus] = mapped_column(enum_column(CardStatus, 10), default=CardStatus.ACTIVE, index=True)
+    checkpoint: Mapped[Checkpoint] = mapped_column(enum_column(Checkpoint, 20))
     jti: Mapped[str] = mapped_column(String(64), unique=True)
     kid: Mapped[str] = mapped_column(String(64), index=True)
     stay_until: Mapped[date] = mapped_column(Date)
@@ -93,10 +93,10 @@ class Card(db.Model):
 
     def is_trackable(self, now: datetime | None = None) -> bool:
         """Tracking runs only for active, unexpired cards (PDPA: stop when the stay ends)."""
-        return self.status == CardStatus.ACTIVE.value and not self.is_expired(now)
+        return self.status == CardStatus.ACTIVE and not self.is_expired(now)
 
     def effective_status(self, now: datetime | None = None) -> str:
         """``active``, ``revoked``, ``closed`` or ``expired``."""
-        if self.status == CardStatus.ACTIVE.value and self.is_expired(now):
+        if self.status == CardStatus.ACTIVE and self.is_expired(now):
             return "expired"
         return self.status

@@ -15,8 +15,6 @@ from backend.cards.nationalities import is_nationality
 from backend.cards.presented import passport_key
 from backend.cards.service import REASONS, clean_name, name_problem, stay_problem
 
-CHECKPOINTS = [c.value for c in Checkpoint]
-KINDS = [k.value for k in CardKind]
 # BCP 47 language tag, loosely: language[-script][-region][-variants]
 BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8}|-[0-9][A-Za-z0-9]{3})*$")
 LATIN_NAME_DOC = ("The passport's Latin-script name as in its machine-readable zone (A-Z; `SURNAME, GIVEN` when "
@@ -41,7 +39,7 @@ class CardIssueSchema(Schema):
     nationality = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-3", "example": "DEU"})
     passport_number = fields.String(required=True, load_only=True, validate=validate.Length(min=3, max=24),
                                     metadata={"example": "C01X00T47"})
-    checkpoint = fields.String(required=True, validate=validate.OneOf(CHECKPOINTS))
+    checkpoint = fields.Enum(Checkpoint, by_value=fields.String, required=True)
     stay_until = fields.Date(required=True, metadata={"description": "Last day of the stay (Thai date)"})
     date_of_birth = fields.Date(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(PHONE, error="not a phone number"))
@@ -49,7 +47,7 @@ class CardIssueSchema(Schema):
     language = fields.String(load_default="en", validate=[validate.Length(max=35),
                                                           validate.Regexp(BCP47, error="not a BCP 47 language tag")])
     emergency_contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
-    kind = fields.String(load_default=CardKind.TOURIST.value, validate=validate.OneOf(KINDS))
+    kind = fields.Enum(CardKind, by_value=fields.String, load_default=CardKind.TOURIST)
 
     @pre_load
     def _tidy(self, data: Any, **_: Any) -> Any:
@@ -105,7 +103,7 @@ class CardIssueSchema(Schema):
     def _stay(self, data: dict[str, Any], **_: Any) -> None:
         """The stay must not end in the past nor too far ahead (reported with the other errors)."""
         stay_until, kind = data.get("stay_until"), data.get("kind")
-        if isinstance(stay_until, date) and (problem := stay_problem(stay_until, kind if kind in KINDS else "tourist")):
+        if isinstance(stay_until, date) and (problem := stay_problem(stay_until, kind or CardKind.TOURIST)):
             raise ValidationError(problem, field_name="stay_until")
 
 

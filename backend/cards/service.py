@@ -38,7 +38,7 @@ PHUKET_TZ = timezone(timedelta(hours=7), "ICT")  # Thailand: UTC+7, no daylight 
 # modules of at least 0.5 mm (backend/cards/static/cards.css; measured by tests/cards/test_print_qr.py).
 NAME_CLAIM_MAX_BYTES = 48
 MAX_TOKEN_LENGTH = 4096
-MAX_STAY_DAYS = {CardKind.TOURIST.value: 366, CardKind.RESIDENT.value: 5 * 366}
+MAX_STAY_DAYS = {CardKind.TOURIST: 366, CardKind.RESIDENT: 5 * 366}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -135,7 +135,7 @@ def stay_problem(stay_until: date, kind: str, *, today: date | None = None) -> s
     today = today or today_in_phuket()
     if stay_until < today:
         return "the stay must not end in the past"
-    limit = MAX_STAY_DAYS.get(kind, MAX_STAY_DAYS[CardKind.TOURIST.value])
+    limit = MAX_STAY_DAYS.get(kind, MAX_STAY_DAYS[CardKind.TOURIST])
     if stay_until > today + timedelta(days=limit):
         return f"a {kind} card is valid for at most {limit} days"
     return None
@@ -221,7 +221,7 @@ def _supersede_previous(*, nationality: str, passport_number: str, new_card_id: 
     previous = db.session.scalars(
         select(Card).join(Tourist).where(Tourist.nationality == nationality,
                                          Tourist.passport_number == passport_number,
-                                         Card.status == CardStatus.ACTIVE.value,
+                                         Card.status == CardStatus.ACTIVE,
                                          Card.expires_at > utcnow()))
     for card in previous:
         revoke_card(card=card, reason=f"superseded by card {new_card_id}")
@@ -257,7 +257,7 @@ def issue_card(*, full_name: str, nationality: str, passport_number: str, checkp
                       date_of_birth=date_of_birth, phone=phone, email=email, language=language or "en",
                       emergency_contact=emergency_contact, created_at=now)
     code, code_hash = enrollment.new_code()
-    card = Card(id=new_id, tourist=tourist, kind=kind, status=CardStatus.ACTIVE.value, checkpoint=checkpoint,
+    card = Card(id=new_id, tourist=tourist, kind=CardKind(kind), status=CardStatus.ACTIVE, checkpoint=Checkpoint(checkpoint),
                 jti=secrets.token_urlsafe(12), kid="", stay_until=stay_until, issued_at=now,
                 expires_at=expiry_for(stay_until), issued_by=issued_by, enrollment_code_hash=code_hash,
                 enrollment_code_issued_at=now)
@@ -328,9 +328,9 @@ def verify_card_token(token: str) -> CardVerification:
     card = db.session.get(Card, checked["sub"])
     if card is None or card.jti != checked.get("jti"):
         return _refused(Reason.UNKNOWN_CARD)
-    if card.status == CardStatus.REVOKED.value:
+    if card.status == CardStatus.REVOKED:
         return _refused(Reason.REVOKED, card)
-    if card.status == CardStatus.CLOSED.value:
+    if card.status == CardStatus.CLOSED:
         return _refused(Reason.CLOSED, card)
     now = utcnow()
     if checked["exp"] <= now.timestamp() or card.is_expired(now):
@@ -352,11 +352,11 @@ def revoke_card(*, card: Card, reason: str) -> Card:
 
     Revoking a revoked card changes nothing; a closed card may still be revoked.
     """
-    if card.status == CardStatus.REVOKED.value:
+    if card.status == CardStatus.REVOKED:
         return card
     now = utcnow()
     previous = card.status
-    card.status = CardStatus.REVOKED.value
+    card.status = CardStatus.REVOKED
     card.revoked_at = now
     card.revoke_reason = reason
     _end_tracking(card, now)
@@ -370,12 +370,12 @@ def close_card(*, card: Card) -> Card:
 
     Closing a closed card changes nothing; a revoked card cannot be closed (:class:`CardStateError`).
     """
-    if card.status == CardStatus.CLOSED.value:
+    if card.status == CardStatus.CLOSED:
         return card
-    if card.status == CardStatus.REVOKED.value:
+    if card.status == CardStatus.REVOKED:
         raise CardStateError("the card is revoked; it cannot be closed")
     now = utcnow()
-    card.status = CardStatus.CLOSED.value
+    card.status = CardStatus.CLOSED
     card.closed_at = now
     _end_tracking(card, now)
     record("card.close", subject_type="card", subject_id=card.id, card_id=card.id)
@@ -387,9 +387,9 @@ def revocation_list() -> list[dict[str, Any]]:
     """Revoked and closed cards that have not expired yet (expired tokens fail on their own)."""
     rows = db.session.execute(
         select(Card.jti, Card.status, Card.revoked_at, Card.closed_at)
-        .where(Card.status.in_([CardStatus.REVOKED.value, CardStatus.CLOSED.value]), Card.expires_at > utcnow()))
+        .where(Card.status.in_([CardStatus.REVOKED, CardStatus.CLOSED]), Card.expires_at > utcnow()))
     # Public data only: the jti and when, never the card id or why (a closed card is a departure).
-    items = [{"jti": jti, "revoked_at": revoked_at if status == CardStatus.REVOKED.value else closed_at}
+    items = [{"jti": jti, "revoked_at": revoked_at if status == CardStatus.REVOKED else closed_at}
              for jti, status, revoked_at, closed_at in rows]
     return sorted(items, key=lambda item: (item["revoked_at"] is None, item["revoked_at"] or utcnow()))
 

@@ -10,8 +10,9 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
-from backend.models_base import UTCDateTime, utcnow
+from backend.models_base import UTCDateTime, enum_column, utcnow
 from backend.vocab import Severity as Severity  # the shared vocabulary, re-exported for dispatch's callers
+from backend.vocab import SosCategory
 
 
 class IncidentKind(StrEnum):
@@ -55,9 +56,10 @@ class Incident(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(24))
-    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.NEW.value, index=True)
-    severity: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[IncidentKind] = mapped_column(enum_column(IncidentKind, 24))
+    status: Mapped[IncidentStatus] = mapped_column(enum_column(IncidentStatus, 16), default=IncidentStatus.NEW,
+                                                   index=True)
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity, 10))
     # null for a 191 call about someone without a card (then the caller and a position are noted)
     card_id: Mapped[str | None] = mapped_column(ForeignKey("cards.id"), index=True)
     caller_name: Mapped[str | None] = mapped_column(String(120))
@@ -65,7 +67,7 @@ class Incident(db.Model):
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     accuracy_m: Mapped[float | None]
-    category: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[SosCategory | None] = mapped_column(enum_column(SosCategory, 16))
     note: Mapped[str | None] = mapped_column(Text)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
     # the boat trip of a boat_overdue / passenger_unaccounted incident (backend.marine)
@@ -93,7 +95,7 @@ class Incident(db.Model):
     @property
     def is_open(self) -> bool:
         """New, acknowledged or dispatched."""
-        return self.status in {s.value for s in OPEN_STATUSES}
+        return self.status in OPEN_STATUSES
 
 
 class IncidentEvent(db.Model):
@@ -130,7 +132,7 @@ class SosSignal(db.Model):
     lat: Mapped[float]
     lon: Mapped[float]
     accuracy_m: Mapped[float | None]
-    category: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[SosCategory | None] = mapped_column(enum_column(SosCategory, 16))
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -154,7 +156,7 @@ class Unit(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    agency: Mapped[str] = mapped_column(String(24), index=True)
+    agency: Mapped[UnitAgency] = mapped_column(enum_column(UnitAgency, 24), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
     base_lat: Mapped[float | None]
     base_lon: Mapped[float | None]

@@ -65,7 +65,7 @@ def muted_zone_ids(zone_ids: Iterable[int], *, now: datetime | None = None) -> s
 
 def is_muted(incident: Incident) -> bool:
     """A danger-zone incident of a zone under a mute (never any other kind)."""
-    if incident.kind != IncidentKind.DANGER_ZONE.value or incident.zone_id is None:
+    if incident.kind != IncidentKind.DANGER_ZONE or incident.zone_id is None:
         return False
     cached = incident.__dict__.get("_pts_muted")
     if cached is not None:
@@ -76,7 +76,7 @@ def is_muted(incident: Incident) -> bool:
 def mark_muted(incidents: Iterable[Incident]) -> None:
     """Work out ``muted`` for many incidents at once (one query), so the representation reads no more."""
     incidents = list(incidents)
-    danger = [i for i in incidents if i.kind == IncidentKind.DANGER_ZONE.value and i.zone_id is not None]
+    danger = [i for i in incidents if i.kind == IncidentKind.DANGER_ZONE and i.zone_id is not None]
     muted = muted_zone_ids(i.zone_id for i in danger) if danger else set()
     for incident in incidents:
         incident.__dict__["_pts_muted"] = False
@@ -92,7 +92,7 @@ def mute_zone(*, zone_id: int, minutes: int, reason: str, by: str) -> ZoneMute:
     zone = db.session.get(Zone, zone_id)
     if zone is None:
         raise UnknownZone(zone_id)
-    if zone.kind != ZoneKind.DANGER.value:
+    if zone.kind != ZoneKind.DANGER:
         raise NotADangerZone(zone_id)
     now = utcnow()
     current = active_mute(zone_id=zone_id, now=now)

@@ -98,7 +98,7 @@ def _open_incident_kinds() -> dict[str, set[str]]:
     """Card id -> kinds of its open incidents (open incidents are few next to tourists)."""
     kinds: dict[str, set[str]] = defaultdict(set)
     rows = db.session.execute(select(Incident.card_id, Incident.kind)
-                              .where(Incident.status.in_([s.value for s in OPEN_STATUSES])))
+                              .where(Incident.status.in_(OPEN_STATUSES)))
     for card_id, kind in rows:
         kinds[card_id].add(kind)
     return kinds
@@ -107,14 +107,14 @@ def _open_incident_kinds() -> dict[str, set[str]]:
 def tourist_status(position: sources.LatestFix, open_kinds: set[str], now: datetime) -> str:
     """The map status of a tourist from their latest position and open incidents."""
     cfg = current_app.config
-    if IncidentKind.SOS.value in open_kinds:
+    if IncidentKind.SOS in open_kinds:
         return "sos"
-    if position.danger_zone_id is not None or IncidentKind.DANGER_ZONE.value in open_kinds:
+    if position.danger_zone_id is not None or IncidentKind.DANGER_ZONE in open_kinds:
         return "danger"
-    if not position.in_service_area or IncidentKind.LEFT_AREA.value in open_kinds:
+    if not position.in_service_area or IncidentKind.LEFT_AREA in open_kinds:
         return "outside"
     silent_after = cfg["OVERDUE_AT_SEA_AFTER_S"] if position.at_sea else cfg["OVERDUE_AFTER_S"]
-    if IncidentKind.OVERDUE.value in open_kinds or position.last_contact_at < now - timedelta(seconds=silent_after):
+    if IncidentKind.OVERDUE in open_kinds or position.last_contact_at < now - timedelta(seconds=silent_after):
         return "overdue"
     return "ok"
 

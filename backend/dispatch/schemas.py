@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.card_ids import CardId
 from backend.dispatch import sources
 from backend.dispatch.models import UnitAgency
-from backend.vocab import SosCategory
+from backend.vocab import Severity, SosCategory
 
 
 class TouristBriefSchema(Schema):
@@ -357,7 +357,7 @@ class IncidentCreateSchema(Schema):
     card_id = CardId(metadata={"description": "the card found by search; omit for a card-less call"})
     caller = fields.Nested(CallerSchema, metadata={"description": "who called (card-less calls)"})
     kind = fields.String(load_default="sos", validate=validate.OneOf(INCIDENT_KINDS))
-    severity = fields.String(validate=validate.OneOf(SEVERITIES),
+    severity = fields.Enum(Severity, by_value=fields.String,
                              metadata={"description": "default: critical for sos, high otherwise"})
     lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
     lon = fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False)
@@ -504,8 +504,6 @@ class IncidentNearbyFacilitiesSchema(Schema):
 
 # --- units and agencies ---------------------------------------------------------------------
 
-UNIT_AGENCIES = tuple(a.value for a in UnitAgency)
-
 
 class LatLonField(fields.String):
     """``LAT,LON`` in WGS 84 degrees (loads a ``(lat, lon)`` tuple)."""
@@ -537,7 +535,7 @@ class UnitCreateSchema(Schema):
     """A unit the 191 center can dispatch."""
 
     name = Text(120, required=True, metadata={"example": "Kusoldharm Foundation rescue Phuket"})
-    agency = fields.String(required=True, validate=validate.OneOf(UNIT_AGENCIES))
+    agency = fields.Enum(UnitAgency, by_value=fields.String, required=True)
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()\-]{3,40}$",
                                                    error="3-40 digits, spaces, +, ( ) and - only"))
     base = fields.Nested(PositionSchema, metadata={"description": "where the unit works from"})
@@ -547,7 +545,7 @@ class UnitUpdateSchema(Schema):
     """A change to a unit: any of its fields (``phone``/``base`` null clears them)."""
 
     name = Text(120)
-    agency = fields.String(validate=validate.OneOf(UNIT_AGENCIES))
+    agency = fields.Enum(UnitAgency, by_value=fields.String)
     phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()\-]{3,40}$",
                                                                     error="3-40 digits, spaces, +, ( ) and - only"))
     base = fields.Nested(PositionSchema, allow_none=True)
@@ -574,7 +572,7 @@ class UnitQuerySchema(Schema):
     """Where the dispatcher needs help (nearest first)."""
 
     near = LatLonField(metadata={"example": "7.8961,98.2962", "description": "LAT,LON: nearest first"})
-    agency = fields.String(validate=validate.OneOf(UNIT_AGENCIES))
+    agency = fields.Enum(UnitAgency, by_value=fields.String)
 
 
 class UnitListSchema(Schema):

@@ -52,13 +52,13 @@ from backend.dispatch.models import Incident, IncidentStatus, Unit
 from backend.extensions import db
 from geo.models import Zone
 
-OPEN = (IncidentStatus.NEW.value, IncidentStatus.ACKNOWLEDGED.value, IncidentStatus.DISPATCHED.value)
-CLOSED = (IncidentStatus.RESOLVED.value, IncidentStatus.CANCELLED.value)
-STATUS_GROUPS: dict[str, tuple[str, ...]] = {
+OPEN = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.DISPATCHED)
+CLOSED = (IncidentStatus.RESOLVED, IncidentStatus.CANCELLED)
+STATUS_GROUPS: dict[str, tuple[IncidentStatus, ...]] = {
     "open": OPEN,
     "closed": CLOSED,
     "any": OPEN + CLOSED,
-    **{s.value: (s.value,) for s in IncidentStatus},
+    **{s.value: (s,) for s in IncidentStatus},
 }
 
 _PHONE_SEPARATORS = (" ", "-", "+", "(", ")", ".", "/", "\u00a0")

@@ -43,14 +43,14 @@ from backend.dispatch.models import (
 from backend.dispatch.schemas import IncidentSchema
 from backend.extensions import db
 from backend.models_base import utcnow
+from backend.vocab import SosCategory
 
 log = logging.getLogger(__name__)
 
 _SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
-_OPEN = tuple(s.value for s in OPEN_STATUSES)
 
 # status -> statuses it may move to
-TRANSITIONS: dict[str, tuple[str, ...]] = {
+TRANSITIONS: dict[IncidentStatus, tuple[IncidentStatus, ...]] = {
     IncidentStatus.NEW: (IncidentStatus.ACKNOWLEDGED, IncidentStatus.DISPATCHED, IncidentStatus.RESOLVED,
                          IncidentStatus.CANCELLED),
     IncidentStatus.ACKNOWLEDGED: (IncidentStatus.DISPATCHED, IncidentStatus.RESOLVED, IncidentStatus.CANCELLED),
@@ -98,12 +98,12 @@ def record_event(incident: Incident, type_: str, *, actor: str | None = None,
 def open_incident(*, card_id: str, kind: IncidentKind | str) -> Incident | None:
     """The card's open incident of ``kind``, if any."""
     return db.session.scalar(
-        select(Incident).where(Incident.card_id == card_id, Incident.kind == str(kind), Incident.status.in_(_OPEN))
+        select(Incident).where(Incident.card_id == card_id, Incident.kind == kind, Incident.status.in_(OPEN_STATUSES))
     )
 
 
 def raise_incident(*, card_id: str, kind: IncidentKind, severity: Severity, lat: float | None = None,
-                   lon: float | None = None, accuracy_m: float | None = None, category: str | None = None,
+                   lon: float | None = None, accuracy_m: float | None = None, category: SosCategory | None = None,
                    note: str | None = None, zone_id: int | None = None, at: datetime | None = None,
                    actor: str | None = "system", detail: dict[str, Any] | None = None,
                    trip_id: int | None = None, caller_name: str | None = None,
@@ -117,8 +117,8 @@ def raise_incident(*, card_id: str, kind: IncidentKind, severity: Severity, lat:
     serialize_event_log()
     existing = open_incident(card_id=card_id, kind=kind)
     if existing is None:
-        incident = Incident(card_id=card_id, kind=str(kind), status=IncidentStatus.NEW.value,
-                            severity=str(severity), lat=lat, lon=lon, accuracy_m=accuracy_m, category=category,
+        incident = Incident(card_id=card_id, kind=kind, status=IncidentStatus.NEW,
+                            severity=severity, lat=lat, lon=lon, accuracy_m=accuracy_m, category=category,
                             note=note, zone_id=zone_id, trip_id=trip_id, created_at=at or utcnow(),
                             updated_at=utcnow(), caller_name=caller_name, caller_phone=caller_phone)
         try:
@@ -141,7 +141,7 @@ def raise_incident(*, card_id: str, kind: IncidentKind, severity: Severity, lat:
 
 
 def _update_open(incident: Incident, *, severity: Severity, lat: float | None, lon: float | None,
-                 accuracy_m: float | None, category: str | None, note: str | None, zone_id: int | None) -> None:
+                 accuracy_m: float | None, category: SosCategory | None, note: str | None, zone_id: int | None) -> None:
     if lat is not None and lon is not None:
         incident.lat, incident.lon, incident.accuracy_m = lat, lon, accuracy_m
     if note:
@@ -151,8 +151,8 @@ def _update_open(incident: Incident, *, severity: Severity, lat: float | None, l
     if zone_id is not None and zone_id != incident.zone_id:
         incident.zone_id = zone_id
         db.session.expire(incident, ["zone"])  # the representation reads the zone just set
-    if _SEVERITY_RANK[Severity(severity)] > _SEVERITY_RANK[Severity(incident.severity)]:
-        incident.severity = str(severity)
+    if _SEVERITY_RANK[severity] > _SEVERITY_RANK[incident.severity]:
+        incident.severity = severity
     incident.updated_at = utcnow()
 
 
@@ -167,14 +167,14 @@ def transition(incident: Incident, to: IncidentStatus, *, actor: str | None, uni
     """
     from backend.dispatch.timeline import staff_actor
 
-    if to.value not in TRANSITIONS[IncidentStatus(incident.status)]:
-        raise InvalidTransition(f"an incident that is {incident.status} cannot become {to.value}")
+    if to not in TRANSITIONS[incident.status]:
+        raise InvalidTransition(f"an incident that is {incident.status} cannot become {to}")
     now = utcnow()
-    incident.status = to.value
+    incident.status = to
     incident.updated_at = now
-    setattr(incident, f"{to.value}_at", now)
+    setattr(incident, f"{to}_at", now)
     if to in _STAMPED_BY:
-        setattr(incident, f"{to.value}_by", staff_actor(actor))
+        setattr(incident, f"{to}_by", staff_actor(actor))
     if unit is not None:
         incident.unit = unit
         incident.unit_id = unit_id
@@ -315,7 +315,7 @@ class UnknownCard(Exception):
 
 
 def open_call_incident(*, card_id: str | None, kind: IncidentKind, severity: Severity | None, lat: float | None,
-                       lon: float | None, accuracy_m: float | None, category: str | None, note: str | None,
+                       lon: float | None, accuracy_m: float | None, category: SosCategory | None, note: str | None,
                        actor: str, caller_name: str | None = None,
                        caller_phone: str | None = None) -> tuple[Incident, bool]:
     """Open (or join) an incident from a 191 call; returns (incident, created).
@@ -339,12 +339,12 @@ def open_call_incident(*, card_id: str | None, kind: IncidentKind, severity: Sev
 
 
 def open_cardless_incident(*, kind: IncidentKind, severity: Severity, lat: float | None, lon: float | None,
-                           accuracy_m: float | None, category: str | None, note: str | None, actor: str | None,
+                           accuracy_m: float | None, category: SosCategory | None, note: str | None, actor: str | None,
                            caller_name: str | None, caller_phone: str | None,
                            detail: dict[str, Any] | None = None) -> Incident:
     """A new incident about someone without a card (never merged: nobody to match it by)."""
     serialize_event_log()
-    incident = Incident(card_id=None, kind=str(kind), status=IncidentStatus.NEW.value, severity=str(severity),
+    incident = Incident(card_id=None, kind=kind, status=IncidentStatus.NEW, severity=severity,
                         lat=lat, lon=lon, accuracy_m=accuracy_m, category=category, note=note,
                         caller_name=caller_name, caller_phone=caller_phone, created_at=utcnow(), updated_at=utcnow())
     db.session.add(incident)

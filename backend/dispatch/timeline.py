@@ -24,10 +24,10 @@ TRACK_LIMIT = 200
 CALL_SOURCE = "191 call"
 
 KIND_LABELS = {
-    IncidentKind.SOS.value: "SOS",
-    IncidentKind.LEFT_AREA.value: "Left the service area",
-    IncidentKind.DANGER_ZONE.value: "Danger zone",
-    IncidentKind.OVERDUE.value: "Overdue",
+    IncidentKind.SOS: "SOS",
+    IncidentKind.LEFT_AREA: "Left the service area",
+    IncidentKind.DANGER_ZONE: "Danger zone",
+    IncidentKind.OVERDUE: "Overdue",
 }
 
 
@@ -67,17 +67,17 @@ def _raised_text(incident: Incident, event: IncidentEvent, detail: dict[str, Any
         if incident.card_id is None:
             return f"Phone call logged by {who} ({_kind_label(kind)}, no card)"
         return f"Phone call logged by {who} ({_kind_label(kind)})"
-    if kind == IncidentKind.SOS.value:
+    if kind == IncidentKind.SOS:
         if repeat:
             return "SOS position updated" if "note" not in detail else "SOS repeated with a note"
         category = detail.get("category") or incident.category
         return f"Enrolled phone sent SOS ({category})" if category else "Enrolled phone sent SOS"
-    if kind == IncidentKind.DANGER_ZONE.value:
+    if kind == IncidentKind.DANGER_ZONE:
         verb = "Crossed" if detail.get("rule") == "crossed_danger_zone" else "Entered"
         return f"{verb} {_zone_name(incident, detail)}" + (" again" if repeat else "")
-    if kind == IncidentKind.LEFT_AREA.value:
+    if kind == IncidentKind.LEFT_AREA:
         return "Still outside the service area" if repeat else "Left the service area"
-    if kind == IncidentKind.OVERDUE.value:
+    if kind == IncidentKind.OVERDUE:
         if detail.get("never_located"):
             return "Enrolled phone never sent a position"
         return ("Still no contact: " if repeat else "") + _silent_for(detail, event.at)
@@ -113,7 +113,7 @@ def entry_text(incident: Incident, event: IncidentEvent) -> str:
             return f"Note{by}{with_note}"
         case "returned":
             reason = detail.get("reason")
-            if incident.kind == IncidentKind.DANGER_ZONE.value:
+            if incident.kind == IncidentKind.DANGER_ZONE:
                 return f"Left {_zone_name(incident, detail)}"
             if isinstance(reason, str) and reason:
                 return reason[0].upper() + reason[1:]

@@ -114,7 +114,7 @@ def create_unit(*, name: str, agency: UnitAgency, phone: str | None = None,
     """Add a unit; raises UnitNameTaken when the name is in use (case-insensitively)."""
     if _name_taken(name):
         raise UnitNameTaken(name)
-    unit = Unit(name=name, agency=str(agency), phone=phone, base_lat=base[0] if base else None,
+    unit = Unit(name=name, agency=agency, phone=phone, base_lat=base[0] if base else None,
                 base_lon=base[1] if base else None)
     db.session.add(unit)
     db.session.flush()
@@ -129,7 +129,7 @@ def update_unit(unit: Unit, *, name: str | None = None, agency: UnitAgency | Non
             raise UnitNameTaken(name)
         unit.name = name
     if agency is not None:
-        unit.agency = str(agency)
+        unit.agency = agency
     if phone is not _UNSET:
         unit.phone = phone  # type: ignore[assignment]
     if base is not _UNSET:
@@ -152,7 +152,7 @@ def seed_units() -> tuple[int, int]:
     existing = {u.name: u for u in db.session.scalars(select(Unit))}
     created = updated = 0
     for seed in SEED_UNITS:
-        values = {"agency": seed.agency.value, "phone": seed.phone,
+        values = {"agency": seed.agency, "phone": seed.phone,
                   "base_lat": seed.base[0] if seed.base else None, "base_lon": seed.base[1] if seed.base else None}
         unit = existing.get(seed.name)
         if unit is None:

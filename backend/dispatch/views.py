@@ -12,7 +12,7 @@ from backend.auth.decorators import current_staff, staff_required
 from backend.auth.models import Role
 from backend.cards.models import Card
 from backend.dispatch import mutes, positions, search, service, stats, units
-from backend.dispatch.models import IncidentKind, IncidentStatus, Severity, UnitAgency
+from backend.dispatch.models import IncidentKind, IncidentStatus
 from backend.dispatch.schemas import (
     CardTrackQuerySchema,
     CardTrackSchema,
@@ -97,7 +97,7 @@ class Incidents(MethodView):
         caller = body.get("caller") or {}
         incident, created = service.open_call_incident(
             card_id=body.get("card_id"), kind=IncidentKind(body["kind"]),
-            severity=Severity(body["severity"]) if "severity" in body else None,
+            severity=body.get("severity"),
             lat=body.get("lat"), lon=body.get("lon"), accuracy_m=body.get("accuracy_m"),
             category=body.get("category"), note=body.get("note"), actor=_actor(),
             caller_name=caller.get("name"), caller_phone=caller.get("phone"))
@@ -126,7 +126,7 @@ class IncidentDetail(MethodView):
 def _change(incident_id: int, to: IncidentStatus, **kwargs: str | int | None):  # noqa: ANN202
     """Apply a workflow step: 404 unknown, 409 not allowed from the current status (dispatch.init_app); audited."""
     incident = service.change_status(incident_id=incident_id, to=to, actor=_actor(), **kwargs)
-    record(f"incident.{to.value}", subject_type="incident", subject_id=incident.id, card_id=incident.card_id,
+    record(f"incident.{to}", subject_type="incident", subject_id=incident.id, card_id=incident.card_id,
            detail={k: v for k, v in kwargs.items() if v} or None)
     return incident
 
@@ -258,7 +258,7 @@ class Units(MethodView):
     def post(self, body: dict):
         """Add a unit (admin)."""
         base = body.get("base")
-        unit = units.create_unit(name=body["name"], agency=UnitAgency(body["agency"]), phone=body.get("phone"),
+        unit = units.create_unit(name=body["name"], agency=body["agency"], phone=body.get("phone"),
                                  base=(base["lat"], base["lon"]) if base else None)
         record("unit.create", subject_type="unit", subject_id=unit.id,
                detail={"name": unit.name, "agency": unit.agency})
@@ -283,7 +283,7 @@ class UnitDetail(MethodView):
         if "name" in body:
             changes["name"] = body["name"]
         if "agency" in body:
-            changes["agency"] = UnitAgency(body["agency"])
+            changes["agency"] = body["agency"]
         if "phone" in body:
             changes["phone"] = body["phone"]
         if "base" in body:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.cards.models import Card
 from backend.extensions import db
-from backend.models_base import UTCDateTime, utcnow
+from backend.models_base import UTCDateTime, enum_column, utcnow
 
 
 class StayEndReason(StrEnum):
@@ -59,7 +59,7 @@ class Stay(db.Model):
     checked_in_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_out_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    end_reason: Mapped[str | None] = mapped_column(String(24))
+    end_reason: Mapped[StayEndReason | None] = mapped_column(enum_column(StayEndReason, 24))
 
     card: Mapped[Card] = relationship(lazy="select")
 

@@ -35,12 +35,11 @@ from backend.tracking.models import LatestPosition
 GUEST_STATUSES = ("ok", "outside_area", "overdue", "in_danger", "sos")
 _RANK = {status: rank for rank, status in enumerate(GUEST_STATUSES)}
 _INCIDENT_STATUS = {
-    IncidentKind.SOS.value: "sos",
-    IncidentKind.DANGER_ZONE.value: "in_danger",
-    IncidentKind.OVERDUE.value: "overdue",
-    IncidentKind.LEFT_AREA.value: "outside_area",
+    IncidentKind.SOS: "sos",
+    IncidentKind.DANGER_ZONE: "in_danger",
+    IncidentKind.OVERDUE: "overdue",
+    IncidentKind.LEFT_AREA: "outside_area",
 }
-_OPEN = tuple(s.value for s in OPEN_STATUSES)
 
 # Wrong card id + passport pairs: lock a (card, manager) pair or a manager guessing many cards; only slow a card.
 CHECKIN_LIMITS = PassportThrottle(
@@ -213,14 +212,14 @@ def create_manager(*, hotel: Hotel, username: str, password: str, full_name: str
 def managers(*, hotel: Hotel) -> list[User]:
     """The hotel's manager accounts, active ones first."""
     return list(db.session.scalars(
-        select(User).where(User.hotel_id == hotel.id, User.role == Role.HOTEL_MANAGER.value)
+        select(User).where(User.hotel_id == hotel.id, User.role == Role.HOTEL_MANAGER)
         .order_by(User.is_active.desc(), User.username)))
 
 
 def set_manager_active(*, hotel: Hotel, user_id: int, active: bool) -> User | None:
     """Deactivate (or reactivate) one of the hotel's managers; None when not theirs."""
     user = db.session.get(User, user_id)
-    if user is None or user.hotel_id != hotel.id or user.role != Role.HOTEL_MANAGER.value:
+    if user is None or user.hotel_id != hotel.id or user.role != Role.HOTEL_MANAGER:
         return None
     return auth_service.set_active(user, active=active)  # audited; deactivation revokes the tokens
 
@@ -348,7 +347,7 @@ def _stay_for(*, hotel: Hotel, card: Card, room: str | None, by: User | None) ->
 def _end_stay(stay: Stay, *, reason: StayEndReason, by: User | None, detail: dict) -> Stay:
     stay.checked_out_at = utcnow()
     stay.checked_out_by = by.id if by else None
-    stay.end_reason = reason.value
+    stay.end_reason = reason
     action = "stay.checkout" if reason is StayEndReason.CHECKED_OUT else "stay.end"
     audit.record(action, subject_type="stay", subject_id=stay.id, card_id=stay.card_id,
                  detail={"reason": reason.value, **detail})
@@ -417,7 +416,7 @@ def guests(*, hotel: Hotel, now: datetime | None = None) -> list[Guest]:
     incidents: dict[str, list[IncidentBrief]] = {}
     for inc in db.session.execute(
         select(Incident.id, Incident.card_id, Incident.kind, Incident.status, Incident.severity, Incident.created_at)
-        .where(Incident.card_id.in_(open_here), Incident.status.in_(_OPEN))
+        .where(Incident.card_id.in_(open_here), Incident.status.in_(OPEN_STATUSES))
         .order_by(Incident.created_at)
     ):
         incidents.setdefault(inc.card_id, []).append(

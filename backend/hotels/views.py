@@ -58,7 +58,7 @@ def hotel_access(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         staff = current_staff()
         hotel_id = kwargs["hotel_id"]
-        if staff.role != Role.ADMIN.value and staff.hotel_id != hotel_id:
+        if staff.role != Role.ADMIN and staff.hotel_id != hotel_id:
             abort(403, message="you may only manage your own hotel")
         hotel = service.get_hotel(hotel_id)
         if hotel is None:
@@ -105,7 +105,7 @@ class Hotels(MethodView):
     def get(self):
         """All hotels (admin); a manager sees only their own."""
         staff = current_staff()
-        if staff.role == Role.ADMIN.value:
+        if staff.role == Role.ADMIN:
             return {"items": service.list_hotels()}
         return {"items": service.list_hotels(hotel_id=staff.hotel_id)}
 

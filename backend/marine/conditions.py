@@ -30,6 +30,7 @@ from backend.extensions import db
 from backend.marine import events
 from backend.marine.models import Flag, MarineWarning, Observation, Station
 from backend.models_base import utcnow
+from backend.vocab import Severity
 
 TOKEN_PREFIX = "pts_station_"
 EARTH_RADIUS_KM = 6371.0088
@@ -119,7 +120,7 @@ def warning_reasons(obs: Observation) -> list[str]:
     cfg = current_app.config
     wave_limit, wind_limit = float(cfg["MARINE_WARNING_WAVE_M"]), float(cfg["MARINE_WARNING_WIND_MPS"])
     reasons = []
-    if obs.flag == Flag.RED.value:
+    if obs.flag == Flag.RED:
         reasons.append("red flag")
     if obs.wave_height_m is not None and obs.wave_height_m > wave_limit:
         reasons.append(f"waves {obs.wave_height_m:g} m (over {wave_limit:g} m)")
@@ -191,8 +192,8 @@ def _start_warning(station: Station, obs: Observation, reason: str) -> MarineWar
         other = db.session.scalar(select(MarineWarning).where(MarineWarning.zone_id == zone.id,
                                                               MarineWarning.ended_at.is_(None)))
         base = other.zone_base_severity if other is not None else zone.severity
-        if zone.severity != "critical":
-            zone.severity = "critical"
+        if zone.severity != Severity.CRITICAL:
+            zone.severity = Severity.CRITICAL
             zone.updated_at = utcnow()
     warning = MarineWarning(station_id=station.id, zone_id=zone.id if zone else None, zone_base_severity=base,
                             reason=reason[:200], since=obs.observed_at, last_observed_at=obs.observed_at)
@@ -215,7 +216,7 @@ def end_warning(warning: MarineWarning, *, now: datetime | None = None) -> None:
         still = db.session.scalar(select(func.count(MarineWarning.id)).where(
             MarineWarning.zone_id == warning.zone_id, MarineWarning.ended_at.is_(None)))
         zone = db.session.get(Zone, warning.zone_id)
-        if not still and zone is not None and warning.zone_base_severity and zone.severity == "critical":
+        if not still and zone is not None and warning.zone_base_severity and zone.severity == Severity.CRITICAL:
             zone.severity = warning.zone_base_severity
             zone.updated_at = now
     audit.record("marine.warning_end", subject_type="station", subject_id=warning.station_id,

@@ -42,12 +42,12 @@ def purge_manifests(now: datetime | None = None) -> int:
     now = now or utcnow()
     cutoff = now - timedelta(days=int(current_app.config["RETENTION_DAYS"]))
     open_incident = exists().where(Incident.trip_id == Passenger.trip_id,
-                                   Incident.status.in_([s.value for s in OPEN_STATUSES]))
-    old_trips = select(Trip.id).where(Trip.status == TripStatus.RETURNED.value, Trip.returned_at < cutoff)
+                                   Incident.status.in_(OPEN_STATUSES))
+    old_trips = select(Trip.id).where(Trip.status == TripStatus.RETURNED, Trip.returned_at < cutoff)
     result = db.session.execute(
         delete(Passenger).where(or_(Passenger.card_id.in_(due_cards(now)), Passenger.trip_id.in_(old_trips)),
                                 ~open_incident).execution_options(synchronize_session=False))
-    db.session.execute(update(Trip).where(Trip.status == TripStatus.RETURNED.value, Trip.returned_at < cutoff,
+    db.session.execute(update(Trip).where(Trip.status == TripStatus.RETURNED, Trip.returned_at < cutoff,
                                           Trip.last_lat.is_not(None))
                        .values(last_lat=None, last_lon=None, last_recorded_at=None)
                        .execution_options(synchronize_session=False))

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.cards.models import Card
 from backend.extensions import db
-from backend.models_base import UTCDateTime, utcnow
+from backend.models_base import UTCDateTime, enum_column, utcnow
+from backend.vocab import Severity
 
 
 class TripStatus(StrEnum):
@@ -68,7 +69,7 @@ class Trip(db.Model):
     returns_by: Mapped[datetime] = mapped_column(UTCDateTime)
     crew_phone: Mapped[str | None] = mapped_column(String(40))
     capacity: Mapped[int | None]
-    status: Mapped[str] = mapped_column(String(12), default=TripStatus.PLANNED.value)
+    status: Mapped[TripStatus] = mapped_column(enum_column(TripStatus, 12), default=TripStatus.PLANNED)
     departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # the newest fix of any passenger while at sea
@@ -136,7 +137,7 @@ class Observation(db.Model):
     wave_height_m: Mapped[float | None]
     wind_speed_mps: Mapped[float | None]
     gust_mps: Mapped[float | None]
-    flag: Mapped[str | None] = mapped_column(String(8))
+    flag: Mapped[Flag | None] = mapped_column(enum_column(Flag, 8))
 
 
 class MarineWarning(db.Model):
@@ -156,7 +157,7 @@ class MarineWarning(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("marine_stations.id", ondelete="CASCADE"), index=True)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
-    zone_base_severity: Mapped[str | None] = mapped_column(String(10))
+    zone_base_severity: Mapped[Severity | None] = mapped_column(enum_column(Severity, 10))
     reason: Mapped[str] = mapped_column(String(200))
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     last_observed_at: Mapped[datetime] = mapped_column(UTCDateTime)

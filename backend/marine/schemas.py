@@ -248,7 +248,7 @@ class ObservationInputSchema(Schema):
     wave_height_m = fields.Float(validate=validate.Range(min=0, max=30), allow_nan=False, allow_none=True)
     wind_speed_mps = fields.Float(validate=validate.Range(min=0, max=100), allow_nan=False, allow_none=True)
     gust_mps = fields.Float(validate=validate.Range(min=0, max=150), allow_nan=False, allow_none=True)
-    flag = fields.String(validate=validate.OneOf([f.value for f in Flag]), allow_none=True)
+    flag = fields.Enum(Flag, by_value=fields.String, allow_none=True)
 
     @validates_schema
     def _something(self, data: dict, **_kwargs) -> None:

@@ -37,8 +37,6 @@ from backend.marine import events
 from backend.marine.models import Operator, Passenger, Pier, Trip, TripStatus
 from backend.models_base import utcnow
 
-_OPEN = tuple(s.value for s in OPEN_STATUSES)
-
 # Wrong card id + passport pairs, as at hotel check-in but counted apart: lock a (card, staff member)
 # pair or a staff member guessing many cards; only slow a card (another crew with the right pair
 # still boards it). A refused card raises backend.cards.presented.CardRefused (422), too many
@@ -104,7 +102,7 @@ def create_trip(*, operator: Operator, vessel_name: str, vessel_registration: st
         raise ValueError("returns_by must be after departs_at")
     trip = Trip(operator_id=operator.id, vessel_name=vessel_name, vessel_registration=vessel_registration,
                 pier=pier_code(pier), destination=destination, departs_at=departs_at, returns_by=returns_by,
-                crew_phone=crew_phone, capacity=capacity, status=TripStatus.PLANNED.value,
+                crew_phone=crew_phone, capacity=capacity, status=TripStatus.PLANNED,
                 created_by=by.id if by else None, created_at=utcnow(), updated_at=utcnow())
     db.session.add(trip)
     db.session.flush()
@@ -122,7 +120,7 @@ def get_trip(trip_id: int) -> Trip | None:
 def list_trips(*, operator_id: int | None = None, statuses: tuple[str, ...] | None = None,
                limit: int = 500) -> list[Trip]:
     """Trips (of one operator, or all), of ``statuses``; at sea first, then the newest departures."""
-    order = case({TripStatus.AT_SEA.value: 0, TripStatus.PLANNED.value: 1}, value=Trip.status, else_=2)
+    order = case({TripStatus.AT_SEA: 0, TripStatus.PLANNED: 1}, value=Trip.status, else_=2)
     query = select(Trip).order_by(order, Trip.departs_at.desc(), Trip.id.desc()).limit(limit)
     if operator_id is not None:
         query = query.where(Trip.operator_id == operator_id)
@@ -252,14 +250,14 @@ def board(*, trip: Trip, card: Card, by: User | None = None) -> Boarding:
     sea (not scanned ashore there), :class:`CapacityReached` when the boat is full.
     """
     trip = _lock_trip(trip)
-    if trip.status != TripStatus.PLANNED.value:
+    if trip.status != TripStatus.PLANNED:
         raise TripConflict(f"the trip is {trip.status}: passengers board before it departs")
     existing = db.session.scalar(select(Passenger).where(Passenger.trip_id == trip.id, Passenger.card_id == card.id))
     if existing is not None and existing.ashore_at is None:
         return Boarding(existing, created=False)
     elsewhere = db.session.scalar(
         select(Trip.vessel_name).join(Passenger, Passenger.trip_id == Trip.id)
-        .where(Passenger.card_id == card.id, Passenger.ashore_at.is_(None), Trip.status == TripStatus.AT_SEA.value,
+        .where(Passenger.card_id == card.id, Passenger.ashore_at.is_(None), Trip.status == TripStatus.AT_SEA,
                Trip.id != trip.id).limit(1))
     if elsewhere is not None:  # one boat at a time: that crew scans the passenger ashore first
         raise TripConflict(f"this card is aboard {elsewhere}, at sea; it must be scanned ashore there first")
@@ -295,7 +293,7 @@ def scan_ashore(*, trip: Trip, card_id: str, by: User | None = None) -> Passenge
     A passenger scanned ashore after the trip returned ends the search: their open
     ``passenger_unaccounted`` incident of this trip records it on its timeline.
     """
-    if trip.status == TripStatus.RETURNED.value:
+    if trip.status == TripStatus.RETURNED:
         dispatch.serialize_event_log()  # an incident event may follow: the event log's lock before the trip's
     trip = _lock_trip(trip)
     passenger = db.session.scalar(select(Passenger).where(Passenger.trip_id == trip.id,
@@ -307,7 +305,7 @@ def scan_ashore(*, trip: Trip, card_id: str, by: User | None = None) -> Passenge
     trip.updated_at = now
     audit.record("trip.ashore", subject_type="trip", subject_id=trip.id, card_id=passenger.card_id,
                  detail={"vessel": trip.vessel_name, "trip_status": trip.status})
-    if trip.status == TripStatus.RETURNED.value:
+    if trip.status == TripStatus.RETURNED:
         incident = _open_trip_incident(trip, IncidentKind.PASSENGER_UNACCOUNTED, card_id=passenger.card_id)
         if incident is not None:
             incident.updated_at = now
@@ -318,8 +316,8 @@ def scan_ashore(*, trip: Trip, card_id: str, by: User | None = None) -> Passenge
 
 
 def _open_trip_incident(trip: Trip, kind: IncidentKind, *, card_id: str | None = None) -> Incident | None:
-    query = select(Incident).where(Incident.trip_id == trip.id, Incident.kind == kind.value,
-                                   Incident.status.in_(_OPEN))
+    query = select(Incident).where(Incident.trip_id == trip.id, Incident.kind == kind,
+                                   Incident.status.in_(OPEN_STATUSES))
     if card_id is not None:
         query = query.where(Incident.card_id == card_id)
     return db.session.scalars(query.order_by(Incident.id)).first()
@@ -339,9 +337,9 @@ def depart(*, trip: Trip, by: User | None = None, override_reason: str | None = 
     from backend.marine import conditions
 
     trip = _lock_trip(trip)
-    if trip.status == TripStatus.AT_SEA.value:
+    if trip.status == TripStatus.AT_SEA:
         return trip
-    if trip.status != TripStatus.PLANNED.value:
+    if trip.status != TripStatus.PLANNED:
         raise TripConflict(f"the trip is {trip.status}")
     now = now or utcnow()
     hold = conditions.departure_hold(trip.pier, now=now)
@@ -355,7 +353,7 @@ def depart(*, trip: Trip, by: User | None = None, override_reason: str | None = 
         audit.record("trip.depart_override", subject_type="trip", subject_id=trip.id,
                      detail={"reason": override_reason, "warning_id": hold.warning_id,
                              "station": hold.station_name, "warning": hold.reason})
-    trip.status = TripStatus.AT_SEA.value
+    trip.status = TripStatus.AT_SEA
     trip.departed_at = now
     _note_trip_at_sea()
     trip.updated_at = now
@@ -371,12 +369,12 @@ def return_trip(*, trip: Trip, by: User | None = None, now: datetime | None = No
     dispatch.serialize_event_log()  # the lock order of every incident writer: event log, then rows
     _lock_aboard_cards(trip)
     trip = _lock_trip(trip)
-    if trip.status == TripStatus.RETURNED.value:
+    if trip.status == TripStatus.RETURNED:
         return trip, []
-    if trip.status != TripStatus.AT_SEA.value:
+    if trip.status != TripStatus.AT_SEA:
         raise TripConflict(f"the trip is {trip.status}: it has not departed")
     now = now or utcnow()
-    trip.status = TripStatus.RETURNED.value
+    trip.status = TripStatus.RETURNED
     trip.returned_at = now
     trip.updated_at = now
     actor = by.username if by else "system"
@@ -425,7 +423,7 @@ def raise_overdue_boats(now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     dispatch.serialize_event_log()  # the lock order of every incident writer: event log, then rows
-    due = (Trip.status == TripStatus.AT_SEA.value, Trip.returns_by < now - grace(), Trip.overdue_raised_at.is_(None))
+    due = (Trip.status == TripStatus.AT_SEA, Trip.returns_by < now - grace(), Trip.overdue_raised_at.is_(None))
     if db.session.get_bind().dialect.name == "sqlite":  # the write lock before reading, like _lock_trip
         db.session.execute(update(Trip).where(*due).values(status=Trip.status)
                            .execution_options(synchronize_session=False))
@@ -457,7 +455,7 @@ def _raise_trip_incident(trip: Trip, *, kind: IncidentKind, severity: Severity, 
     The caller holds the event-log lock and the trip's row lock and has checked that the trip has
     no open incident of ``kind``. The ``created`` event carries the trip, like any incident's.
     """
-    incident = Incident(card_id=None, kind=str(kind), status=IncidentStatus.NEW.value, severity=str(severity),
+    incident = Incident(card_id=None, kind=kind, status=IncidentStatus.NEW, severity=severity,
                         lat=trip.last_lat, lon=trip.last_lon, note=note, trip_id=trip.id, created_at=at,
                         updated_at=utcnow())
     db.session.add(incident)
@@ -483,7 +481,7 @@ def _any_trip_at_sea() -> bool:
     cache = current_app.extensions.setdefault("pts_marine_at_sea", [float("-inf"), True])
     now = time.monotonic()
     if now - cache[0] >= AT_SEA_RECHECK_S:
-        out = db.session.scalar(select(Trip.id).where(Trip.status == TripStatus.AT_SEA.value).limit(1))
+        out = db.session.scalar(select(Trip.id).where(Trip.status == TripStatus.AT_SEA).limit(1))
         cache[1] = out is not None
         cache[0] = now
     return bool(cache[1])
@@ -500,7 +498,7 @@ def record_positions(newest: dict[str, tuple[float, float, datetime]]) -> int:
     rows = db.session.execute(
         select(Passenger, Trip).join(Trip, Trip.id == Passenger.trip_id)
         .where(Passenger.card_id.in_(list(newest)), Passenger.ashore_at.is_(None),
-               Trip.status == TripStatus.AT_SEA.value)).all()
+               Trip.status == TripStatus.AT_SEA)).all()
     for passenger, trip in rows:
         lat, lon, recorded_at = newest[passenger.card_id]
         if passenger.last_recorded_at is None or recorded_at > passenger.last_recorded_at:

@@ -57,13 +57,13 @@ STATION_SECURITY = [{"stationToken": []}]
 
 
 def _is_admin() -> bool:
-    return current_staff().role == Role.ADMIN.value
+    return current_staff().role == Role.ADMIN
 
 
 def _own_operator_id() -> int | None:
     """The operator a marine_operator is bound to (None for admins and dispatchers: every operator)."""
     staff = current_staff()
-    return staff.operator_id if staff.role == Role.MARINE_OPERATOR.value else None
+    return staff.operator_id if staff.role == Role.MARINE_OPERATOR else None
 
 
 def trip_access(func: F) -> F:
@@ -76,7 +76,7 @@ def trip_access(func: F) -> F:
         if trip is None:
             abort(404, message="no such trip")
         staff = current_staff()
-        if staff.role == Role.MARINE_OPERATOR.value and trip.operator_id != staff.operator_id:
+        if staff.role == Role.MARINE_OPERATOR and trip.operator_id != staff.operator_id:
             abort(403, message="this trip belongs to another operator")
         g.trip = trip
         return func(*args, **kwargs)
@@ -158,7 +158,7 @@ class Trips(MethodView):
 @unit_of_work  # committed before the reply is read: its times as stored (UTC), not as sent
 def _register_trip(body: dict) -> Trip:
     staff = current_staff()
-    if staff.role == Role.ADMIN.value:
+    if staff.role == Role.ADMIN:
         if "operator_id" not in body:
             abort(422, message="an admin names the trip's operator",
                   errors={"json": {"operator_id": ["Missing data for required field."]}})

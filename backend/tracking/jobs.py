@@ -32,7 +32,7 @@ def overdue_candidates(now: datetime, limit: int = OVERDUE_CHUNK) -> list[Latest
     query = (
         select(LatestPosition)
         .join(Card, Card.id == LatestPosition.card_id)
-        .where(Card.status == CardStatus.ACTIVE.value, Card.expires_at > now,
+        .where(Card.status == CardStatus.ACTIVE, Card.expires_at > now,
                or_(and_(LatestPosition.at_sea.is_(True), LatestPosition.last_contact_at < sea_cutoff),
                    and_(LatestPosition.at_sea.is_(False), LatestPosition.last_contact_at < land_cutoff)),
                ~reported)
@@ -77,13 +77,13 @@ def silent_unlocated_cards(now: datetime, limit: int = OVERDUE_CHUNK) -> list[tu
     silent = (
         select(Device.card_id.label("card_id"), last_contact.label("last_contact"))
         .join(Card, Card.id == Device.card_id)
-        .where(Device.revoked_at.is_(None), Card.status == CardStatus.ACTIVE.value, Card.expires_at > now,
+        .where(Device.revoked_at.is_(None), Card.status == CardStatus.ACTIVE, Card.expires_at > now,
                ~exists().where(LatestPosition.card_id == Device.card_id))
         .group_by(Device.card_id)
         .having(last_contact < now - overdue_threshold(at_sea=False))
         .subquery()
     )
-    reported = exists().where(Incident.card_id == silent.c.card_id, Incident.kind == IncidentKind.OVERDUE.value,
+    reported = exists().where(Incident.card_id == silent.c.card_id, Incident.kind == IncidentKind.OVERDUE,
                               Incident.created_at >= silent.c.last_contact)
     rows = db.session.execute(select(silent.c.card_id, silent.c.last_contact).where(~reported)
                               .order_by(silent.c.last_contact).limit(limit))

@@ -43,7 +43,7 @@ class PurgeResult:
 def tracking_ended_at():  # noqa: ANN201
     """SQL: when the card's tracking ended (its expiry while it is still active)."""
     return case(
-        (Card.status == CardStatus.ACTIVE.value, Card.expires_at),
+        (Card.status == CardStatus.ACTIVE, Card.expires_at),
         else_=func.coalesce(Card.tracking_ended_at, Card.closed_at, Card.revoked_at, Card.expires_at),
     )
 

@@ -104,7 +104,7 @@ def cards_with_open_incidents(card_ids: list[str]) -> set[str]:
         return set()
     return set(db.session.scalars(
         select(Incident.card_id).where(Incident.card_id.in_(card_ids),
-                                       Incident.status.in_([s.value for s in OPEN_STATUSES])).distinct()))
+                                       Incident.status.in_(OPEN_STATUSES)).distinct()))
 
 
 class PingWriter:
@@ -283,7 +283,7 @@ def _load_and_lock(batch: list[_Request]) -> tuple[dict[str, tuple[Device, Card]
         db.session.execute(select(Card.id).join(Device, Device.card_id == Card.id)
                            .where(Device.id.in_(device_ids)).order_by(Card.id).with_for_update(of=Card))
     open_incident = (select(Incident.id).where(Incident.card_id == Card.id,
-                                               Incident.status.in_([s.value for s in OPEN_STATUSES]))
+                                               Incident.status.in_(OPEN_STATUSES))
                      .exists().label("open_incident"))
     query = (select(Device, Card, open_incident).join(Card, Card.id == Device.card_id)
              .where(Device.id.in_(device_ids)).options(lazyload(Card.tourist)))  # the holder only if needed
