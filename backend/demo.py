@@ -45,6 +45,6 @@ def demo_command(password: str) -> None:
     db.session.commit()
     click.echo("Demo accounts (username / password / role):")
     for username, role, _ in accounts:
-        click.echo(f"  {username:<11} {password}  {role.value}")
+        click.echo(f"  {username:<11} {password}  {role}")
     click.echo(f"Demo hotel: {hotel.name} (id {hotel.id})")
     click.echo(f"Demo boat operator: {operator.name} (id {operator.id})")
