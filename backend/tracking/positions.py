@@ -23,7 +23,7 @@ def _tracked(now: datetime):
     return (select(LatestPosition, Tourist.full_name, Tourist.nationality)
             .join(Card, Card.id == LatestPosition.card_id)
             .join(Tourist, Tourist.id == Card.tourist_id)
-            .where(Card.status == CardStatus.ACTIVE.value, Card.expires_at > now))
+            .where(Card.status == CardStatus.ACTIVE, Card.expires_at > now))
 
 
 def _inside(bbox: BBox):
