@@ -160,7 +160,7 @@ def test_bad_input_is_422_and_changes_nothing(client, officer, app, overrides, f
 @pytest.mark.parametrize("overrides", [
     {"nationality": "rus"},
     {"nationality": "XXA"},  # stateless person (ICAO 9303)
-    {"stay_until": today_in_phuket().isoformat()},  # leaving today (Thai date)
+    {"stay_until": "today in Phuket"},  # leaving today (the Thai date when the request is made)
     {"kind": "resident", "stay_until": _tomorrow(700)},
     {"date_of_birth": None, "phone": "", "email": None, "emergency_contact": None},
     {"language": "zh-Hant-TW"},
@@ -168,6 +168,8 @@ def test_bad_input_is_422_and_changes_nothing(client, officer, app, overrides, f
     {"checkpoint": "THA_CHATCHAI"}, {"checkpoint": "AO_CHALONG"}, {"checkpoint": "RASSADA"}, {"checkpoint": "AO_PO"},
 ])
 def test_unusual_but_valid_input_is_201(client, officer, overrides):
+    if overrides.get("stay_until") == "today in Phuket":  # not at collection: the suite may run past Thai midnight
+        overrides = {**overrides, "stay_until": today_in_phuket().isoformat()}
     response = client.post("/api/v1/cards", json=payload(**overrides), headers=officer)
     assert response.status_code == 201, response.get_json()
 

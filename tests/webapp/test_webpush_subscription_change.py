@@ -31,6 +31,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from tests.browser import shared_playwright
 from tests.live_server import free_port
 from tests.webapp.conftest import CHROMIUM_ARGS, NOTIFICATIONS_JS, deliver_push
 from tests.webpush import STUB_SUBSCRIBE, serving, unb64url
@@ -87,8 +88,6 @@ def _poll(page, check, what):  # noqa: ANN001, ANN202
 
 def test_a_subscription_the_browser_replaced_is_stored_and_pushed_to(app, factories, seeded, server,
                                                                       artifacts_dir, database_url):
-    from playwright.sync_api import sync_playwright
-
     from backend.extensions import db
     from notifications.models import WebPushSubscription
     from notifications.outbox import deliver_due
@@ -102,7 +101,7 @@ def test_a_subscription_the_browser_replaced_is_stored_and_pushed_to(app, factor
             return found
 
     card = factories.issued_card(language="en")
-    with serving() as push, sync_playwright() as p:
+    with serving() as push, shared_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                                       locale="en-US", permissions=["geolocation", "notifications"],
