@@ -81,6 +81,17 @@ messages (queued with :func:`after_commit`). Sender: the ``Session``; ``items``:
 each call stored. The server's scheduler is nudged to push at once (the periodic pass stays the
 safety net).""")
 
+# --- boats at sea (sent by backend.marine.events) ------------------------------------------
+
+marine_announced = _signals.signal("marine_announced", doc="""\
+Trips changed or an area came under a marine warning.
+
+Sent AFTER COMMIT of a transaction that changed a trip record or raised a marine warning (held
+with :func:`after_commit` by ``backend.marine.events``: a trip's representation is taken just
+before the commit). Sender: the ``Session``; ``items``: ``(event, payload)`` pairs — ``("trip",
+the trip's representation)`` or ``("marine_warning", the warning with its broadcast draft)`` — in
+order. The consoles get them as Socket.IO events.""")
+
 # --- zones (sent by geo.service) -------------------------------------------------------------
 
 zone_deleting = _signals.signal("zone_deleting", doc="""\

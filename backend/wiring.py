@@ -22,6 +22,8 @@ zone_deleting                          backend.tracking.service.forget_zone — 
 (geo.service, in transaction)          no longer point at the deleted danger zone
 card_tracking_ended                    backend.tracking.service.revoke_card_devices — the
 (cards.service, in transaction)        card's devices are revoked with it (PDPA)
+marine_announced                       backend.marine.events.emit_announcements — ``trip``
+(marine.events, after commit)          and ``marine_warning`` to every console
 positions_recorded                     backend.marine.service.feed_trips — passengers aboard
 (tracking.service, in transaction)     a trip at sea move its last position (one query/group)
 ====================================  =====================================================
@@ -54,6 +56,7 @@ def init_app(app: Flask) -> None:
     from backend.dispatch import events as dispatch_events
     from backend.dispatch import sources
     from backend.hotels import service as hotels
+    from backend.marine import events as marine_events
     from backend.marine import service as marine
     from backend.tracking import positions
     from backend.tracking import service as tracking
@@ -68,5 +71,6 @@ def init_app(app: Flask) -> None:
     signals.zone_deleting.connect(tracking.forget_zone, weak=False)
     signals.card_tracking_ended.connect(tracking.revoke_card_devices, weak=False)
     signals.positions_recorded.connect(marine.feed_trips, weak=False)
+    signals.marine_announced.connect(marine_events.emit_announcements, weak=False)
 
     sources.provide(app, sources.Sources(positions=positions, stays=hotels, trips=marine))
