@@ -61,10 +61,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     api.init_app(app, spec_kwargs={"servers": [{"url": "/"}]})
-    api.spec.components.security_scheme(
+    api.security_scheme(
         "staffToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                        "description": "Staff access token from POST /api/v1/auth/login"})
-    api.spec.components.security_scheme(
+    api.security_scheme(
         "deviceToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                         "description": "Device token from POST /api/v1/mobile/enroll"})
     socketio.init_app(

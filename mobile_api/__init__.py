@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
     translate(app, OsmAndError, 422, blueprint=blp, message="not an OsmAnd position report",
               errors=lambda exc: {"body": exc.errors})
 
-    api.spec.components.security_scheme(
+    api.security_scheme(
         "ownTracksBasic", {"type": "http", "scheme": "basic",
                            "description": "OwnTracks HTTP mode: user name = device_id, password = device_token"})
     api.register_blueprint(blp)

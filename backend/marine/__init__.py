@@ -40,7 +40,7 @@ def init_app(app: Flask) -> None:
 
     for name, (kind, default) in SETTINGS.items():
         app.config.setdefault(name, _setting(name, kind, default))
-    api.spec.components.security_scheme(
+    api.security_scheme(
         "stationToken", {"type": "http", "scheme": "bearer",
                          "description": "A sea-condition station's token from POST /api/v1/marine/stations"})
     answer(app, CardRefused, card_refused, blueprint=blp)  # (a refused card's CardThrottled: cards.init_app)
