@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from openapi_spec_validator import validate
 
 
@@ -29,6 +32,26 @@ def test_openapi_document_is_valid(client):
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/auth/login" in spec["paths"]
     assert "staffToken" in spec["components"]["securitySchemes"]
+
+
+def test_the_document_written_on_first_read_has_every_api_route_and_scheme(app, client, runner):
+    """The document is written when first read: still every /api/ route of every domain, once."""
+
+    spec = client.get("/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, operations in spec["paths"].items()
+                  for method in operations if method != "parameters"}
+    routes = {(re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), method)
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes <= documented, sorted(routes - documented)
+    assert {"staffToken", "deviceToken", "ownTracksBasic"} <= set(spec["components"]["securitySchemes"])
+    tags = [tag["name"] for tag in spec["tags"]]
+    assert len(tags) == len(set(tags)), tags  # each blueprint documented once
+    # read again (and by the CLI): the same document, not documented twice
+    assert client.get("/openapi.json").get_json() == spec
+    result = runner.invoke(args=["openapi", "print"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == spec
 
 
 def test_unknown_route_and_method_are_json(client):
