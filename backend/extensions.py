@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -30,13 +31,17 @@ class Api(_Api):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._spec = None
         self._undocumented: list[Callable[[], None]] = []
+        self._documenting = threading.RLock()  # two first reads at once: one writes, the other waits
         super().__init__(*args, **kwargs)
 
     @property  # type: ignore[override]
     def spec(self):  # noqa: ANN201 - apispec.APISpec
         """The OpenAPI document, with every registered blueprint's views documented."""
-        while self._undocumented:
-            self._undocumented.pop(0)()
+        if self._undocumented:  # removed only once written: a reader that finds it empty gets it whole
+            with self._documenting:
+                while self._undocumented:
+                    self._undocumented[0]()
+                    self._undocumented.pop(0)
         return self._spec
 
     @spec.setter

@@ -54,6 +54,30 @@ def test_the_document_written_on_first_read_has_every_api_route_and_scheme(app, 
     assert json.loads(result.output) == spec
 
 
+def test_first_reads_at_the_same_time_all_get_the_whole_document(app):
+    """Eight requests for a document nobody has read yet: each gets all of it, written once."""
+    import threading
+
+    barrier = threading.Barrier(8)
+    answers: list = []
+
+    def read() -> None:
+        client = app.test_client()
+        barrier.wait()
+        answers.append(client.get("/openapi.json").get_json())
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    expected_paths = set(app.test_client().get("/openapi.json").get_json()["paths"])
+    assert len(answers) == 8
+    assert all(set(answer["paths"]) == expected_paths for answer in answers), \
+        [len(answer["paths"]) for answer in answers]
+    assert all(len(answer["tags"]) == len({t["name"] for t in answer["tags"]}) for answer in answers)
+
+
 def test_unknown_route_and_method_are_json(client):
     response = client.get("/api/v1/nope")
     assert response.status_code == 404
