@@ -16,16 +16,20 @@ DEB_TEST := $(DEB_RUN) postgresql-15-postgis-3 chromium fonts-noto-core fonts-no
 
 # test workers (pytest-xdist): two per CPU core, since the suite mostly waits on servers and browsers
 JOBS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
+# The tests may keep bytecode (__pycache__, ignored by git) even where the environment says not to
+# (PYTHONDONTWRITEBYTECODE=1, as on this project's machines): every server process a test starts
+# and every xdist worker would compile the application and rewrite the tests' asserts again.
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 
 .PHONY: run test test-quick imports deps deps-dev debs debs-test db demo serve lint bench simulate clean
 
 run: debs deps db demo serve ## install everything, prepare the embedded database, serve
 
 test: debs-test deps-dev imports ## the import contracts, then the whole suite (SpatiaLite and PostGIS, browsers and servers), in parallel
-	$(VENV)/bin/pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
 test-quick: deps-dev ## the edit loop: SpatiaLite only, no browser, no server processes (`make test` is the truth)
-	$(VENV)/bin/pytest -n $(JOBS) --dist worksteal --db spatialite -m "not browser and not slow" $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest -n $(JOBS) --dist worksteal --db spatialite -m "not browser and not slow" $(PYTEST_ARGS)
 
 imports: deps-dev ## the import contracts of .importlinter (layers of the domains, a shared core that imports none)
 	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
