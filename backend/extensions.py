@@ -28,11 +28,11 @@ class Api(_Api):
     registration order.
     """
 
+    _undocumented: list[Callable[[], None]]  # each registered blueprint's documentation, still to write
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._spec = None
-        self._undocumented: list[Callable[[], None]] = []
         self._documenting = threading.RLock()  # two first reads at once: one writes, the other waits
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # sets ``spec`` (None, or the app's): the setter starts the list
 
     @property  # type: ignore[override]
     def spec(self):  # noqa: ANN201 - apispec.APISpec

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 from openapi_spec_validator import validate
 
@@ -56,8 +57,6 @@ def test_the_document_written_on_first_read_has_every_api_route_and_scheme(app, 
 
 def test_first_reads_at_the_same_time_all_get_the_whole_document(app):
     """Eight requests for a document nobody has read yet: each gets all of it, written once."""
-    import threading
-
     barrier = threading.Barrier(8)
     answers: list = []
 
