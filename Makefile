@@ -94,7 +94,8 @@ simulate: deps
 lint: deps-dev
 	$(VENV)/bin/ruff check .
 
-bench: deps-dev
+bench: deps-dev ## the load benchmarks against their same-run references (docs/benchmarks.md); wrk from Debian
+	$(call install_debs,wrk)
 	$(PY) -m bench.run
 
 clean:
